@@ -1,0 +1,26 @@
+import * as core from '@actions/core';
+import { backupAll } from '../backup.js';
+import { prepareJobs, readBackupSettings } from '../inputs.js';
+import * as log from '../log.js';
+import { backupSummary } from '../report/backup-summary.js';
+
+/** The `backup` action: inputs → engine → outputs, job summary, and one error line per failure. */
+export async function backupAction(): Promise<void> {
+  const settings = readBackupSettings((name) => core.getInput(name));
+  const jobs = await prepareJobs(settings);
+  const results = await backupAll(jobs, settings.options);
+
+  const created = results.filter((result) => result.status === 'created');
+  core.setOutput('updated', String(created.length > 0));
+  core.setOutput('snapshot-ids', JSON.stringify(created.map((result) => result.snapshotId)));
+  core.setOutput('bytes-uploaded', String(results.reduce((sum, result) => sum + result.bytes, 0)));
+  core.setOutput('results', JSON.stringify(results));
+  await core.summary.addRaw(backupSummary(results)).write();
+
+  const failed = results.filter((result) => result.status === 'failed');
+  for (const failure of failed) log.error(`${failure.repository}: ${failure.error}`);
+  if (failed.length > 0) {
+    process.exitCode = 1;
+    log.info(`${failed.length} of ${results.length} repositories failed; the others were backed up.`);
+  }
+}

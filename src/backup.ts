@@ -1,0 +1,146 @@
+import { pipeline } from 'node:stream';
+import { mapLimit } from './concurrency.js';
+import { errorMessage } from './errors.js';
+import { gitStream } from './git/git.js';
+import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror } from './git/mirror.js';
+import { restoreMirror, saveMirror } from './git/mirror-cache.js';
+import type { Source } from './git/source.js';
+import * as log from './log.js';
+import { redact } from './secrets.js';
+import { listSnapshots, readManifest } from './snapshot/catalog.js';
+import { HashingStream } from './snapshot/hash.js';
+import {
+  FORMAT_VERSION,
+  type Manifest,
+  MANIFEST_NAME,
+  newSnapshotId,
+  type Part,
+  snapshotPrefix,
+} from './snapshot/manifest.js';
+import type { Store } from './store/store.js';
+import { TOOL } from './version.js';
+
+export interface BackupJob {
+  source: Source;
+  store: Store;
+}
+
+export interface BackupOptions {
+  auth: GitAuth;
+  /** Write a snapshot even when nothing changed. */
+  force: boolean;
+  tags: string[];
+  concurrency: number;
+  /** Where mirrors are kept between runs. */
+  mirrorRoot: string;
+  /** Restore/save mirrors with @actions/cache when running in Actions. */
+  cacheMirrors: boolean;
+  now?: () => Date;
+}
+
+export interface RepositoryResult {
+  repository: string;
+  source: string;
+  destination: string;
+  status: 'created' | 'unchanged' | 'failed';
+  snapshotId?: string;
+  /** Bytes uploaded by this run for this repository. */
+  bytes: number;
+  refs: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** Backs up every job; a failing repository is recorded and the others go on. */
+export function backupAll(jobs: BackupJob[], options: BackupOptions): Promise<RepositoryResult[]> {
+  return mapLimit(jobs, options.concurrency, async (job) => {
+    const started = Date.now();
+    try {
+      const result = await backupRepository(job, options);
+      return { ...result, durationMs: Date.now() - started };
+    } catch (error) {
+      return {
+        repository: job.source.spec,
+        source: job.source.name,
+        destination: job.store.location,
+        status: 'failed' as const,
+        bytes: 0,
+        refs: 0,
+        durationMs: Date.now() - started,
+        error: redact(errorMessage(error)),
+      };
+    }
+  });
+}
+
+async function backupRepository(
+  job: BackupJob,
+  options: BackupOptions,
+): Promise<Omit<RepositoryResult, 'durationMs'>> {
+  const { source, store } = job;
+  const base = { repository: source.spec, source: source.name, destination: store.location };
+  const mirror = mirrorPath(options.mirrorRoot, source);
+
+  const fromCache = options.cacheMirrors && (await restoreMirror(source, mirror));
+  const how = await updateMirror(source, mirror, options.auth);
+  const state = await readRefs(mirror);
+  const refCount = Object.keys(state.refs).length;
+  log.info(`${source.spec}: ${how}${fromCache ? ' (mirror from cache)' : ''}, ${refCount} refs`);
+
+  const newest = (await listSnapshots(store, source.name))[0];
+  if (newest && !options.force) {
+    const previous = await readManifest(store, newest);
+    if (sameRefs(previous.git, state)) {
+      log.info(`${source.spec}: unchanged since snapshot ${newest.id}; nothing uploaded`);
+      return { ...base, status: 'unchanged', snapshotId: newest.id, bytes: 0, refs: refCount };
+    }
+  }
+
+  const now = (options.now ?? (() => new Date()))();
+  const id = newSnapshotId(now);
+  const folder = snapshotPrefix(source.name, id);
+  const parts: Part[] = [];
+  if (refCount > 0) parts.push(await uploadBundle(store, `${folder}repo.bundle`, mirror));
+
+  const manifest: Manifest = {
+    format: 'backup-action-snapshot',
+    formatVersion: FORMAT_VERSION,
+    id,
+    kind: 'git',
+    source: source.name,
+    url: source.url,
+    createdAt: now.toISOString(),
+    tool: TOOL,
+    tags: options.tags,
+    git: { empty: refCount === 0, objectFormat: state.objectFormat, head: state.head, refs: state.refs },
+    parts,
+    size: parts.reduce((sum, part) => sum + part.size, 0),
+  };
+  // The manifest is written last and never over an existing one: it is what makes the snapshot exist.
+  const body = Buffer.from(redact(JSON.stringify(manifest, null, 2)) + '\n');
+  if (!(await store.createExclusive(`${folder}${MANIFEST_NAME}`, body))) {
+    throw new Error(`snapshot ${id} already has a manifest; refusing to overwrite it`);
+  }
+  if (options.cacheMirrors) await saveMirror(source, mirror, state);
+  log.info(`${source.spec}: snapshot ${id} written, ${manifest.size} bytes`);
+  return { ...base, status: 'created', snapshotId: id, bytes: manifest.size + body.length, refs: refCount };
+}
+
+/** git bundle → SHA-256 and size on the way → store, as one stream. */
+async function uploadBundle(store: Store, key: string, mirror: string): Promise<Part> {
+  const hashing = new HashingStream();
+  // pipeline() destroys every stream on the first error, so a failing git aborts the upload.
+  pipeline(gitStream(['bundle', 'create', '--quiet', '-', '--all'], { cwd: mirror }), hashing, () => {});
+  try {
+    await store.upload(key, hashing);
+  } catch (error) {
+    hashing.destroy(); // and so git, through the pipeline
+    throw error;
+  }
+  return {
+    name: key.slice(key.lastIndexOf('/') + 1),
+    type: 'git-bundle',
+    size: hashing.size,
+    sha256: hashing.digest(),
+  };
+}

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../errors.js';
+import { addSecret } from '../secrets.js';
+
+/** One repository to back up, resolved from what the user wrote in `repositories`. */
+export interface Source {
+  /** What the user wrote. */
+  spec: string;
+  /** Where its snapshots live in the store: `github.com/owner/repo`, `gitlab.com/group/sub/repo`, `local/name`. */
+  name: string;
+  /** Clone URL or path, never with credentials in it. */
+  url: string;
+  owner: string;
+  repo: string;
+  /** Credentials embedded in the URL the user gave (stripped from `url`), sent as a header instead. */
+  urlCredentials?: { username: string; password: string };
+}
+
+const OWNER_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const SCP_LIKE = /^[\w.-]+@([\w.-]+):(.+)$/;
+
+export function resolveSource(spec: string, serverUrl: string): Source {
+  const trimmed = spec.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return fromUrl(trimmed);
+  const scp = SCP_LIKE.exec(trimmed);
+  if (scp) return named(trimmed, trimmed, scp[1], scp[2]);
+  if (OWNER_NAME.test(trimmed) && !existsSync(trimmed)) {
+    const host = new URL(serverUrl).host;
+    return named(trimmed, `${serverUrl.replace(/\/+$/, '')}/${trimmed}.git`, host, trimmed);
+  }
+  if (existsSync(trimmed)) {
+    const full = path.resolve(trimmed);
+    return named(trimmed, full, 'local', path.basename(full));
+  }
+  throw new InputError(
+    'repositories',
+    `"${trimmed}" is neither owner/name, a git URL, nor an existing local path. Fix or remove that line.`,
+  );
+}
+
+function fromUrl(spec: string): Source {
+  const url = new URL(spec);
+  if (url.protocol === 'file:') return named(spec, url.pathname, 'local', path.basename(url.pathname));
+  let urlCredentials: Source['urlCredentials'];
+  if (url.password) {
+    urlCredentials = {
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+    };
+    addSecret(url.password);
+    addSecret(urlCredentials.password);
+    url.username = '';
+    url.password = '';
+  }
+  const source = named(spec, url.toString(), url.host, url.pathname);
+  return { ...source, spec: url.toString(), urlCredentials };
+}
+
+function named(spec: string, url: string, host: string, repoPath: string): Source {
+  const segments = repoPath
+    .replace(/\.git\/?$/, '')
+    .split('/')
+    .filter((segment) => segment !== '');
+  const safe = [host.replace(/:/g, '_'), ...segments].map((segment) =>
+    segment.replace(/[^A-Za-z0-9._-]/g, '_'),
+  );
+  if (segments.length === 0 || safe.some((segment) => segment === '.' || segment === '..')) {
+    throw new InputError(
+      'repositories',
+      `"${spec}" does not name a repository. Write owner/name or a full URL.`,
+    );
+  }
+  const repo = safe[safe.length - 1];
+  const owner = safe.length > 2 ? safe[safe.length - 2] : safe[0];
+  return { spec, name: safe.join('/'), url, owner, repo };
+}

@@ -1,0 +1,170 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BackupJob, BackupOptions } from './backup.js';
+import { InputError } from './errors.js';
+import { resolveSource } from './git/source.js';
+import { addSecret } from './secrets.js';
+import {
+  openStore,
+  parseDestination,
+  resolvePlaceholders,
+  type StorageSettings,
+  validateDestination,
+} from './store/destination.js';
+import type { Store } from './store/store.js';
+
+/** Reads one input by its action.yml name; '' when not given. Actions and CLI each supply one. */
+export type InputReader = (name: string) => string;
+
+export interface BackupSettings {
+  destination: string;
+  storage: StorageSettings;
+  repositories: string[];
+  options: BackupOptions;
+}
+
+/** Parses and validates every input of `backup` before any work starts. */
+export function readBackupSettings(read: InputReader, env: NodeJS.ProcessEnv = process.env): BackupSettings {
+  const destination = required(read, 'destination');
+  validateDestination(destination);
+  const storage = readStorageSettings(read);
+  const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+  const token = read('token');
+  addSecret(token);
+
+  let repositories = parseList(read('repositories'));
+  if (repositories.length === 0 && env.GITHUB_REPOSITORY) repositories = [env.GITHUB_REPOSITORY];
+  if (repositories.length === 0) {
+    throw new InputError('repositories', 'is empty. List owner/name, git URLs or local paths, one per line.');
+  }
+  // Resolve now so that a malformed line fails before anything is fetched or uploaded.
+  repositories.forEach((spec) => resolveSource(spec, serverUrl));
+
+  const mirrorDir = read('mirror-dir') || defaultMirrorDir(env);
+  return {
+    destination,
+    storage,
+    repositories,
+    options: {
+      auth: { serverUrl, token: token || undefined },
+      force: boolean(read, 'force', false),
+      tags: tags(read),
+      concurrency: integer(read, 'concurrency', 4, 1, 64),
+      mirrorRoot: path.resolve(mirrorDir),
+      cacheMirrors: boolean(read, 'cache-mirrors', true),
+    },
+  };
+}
+
+export function readStorageSettings(read: InputReader): StorageSettings {
+  const endpoint = read('endpoint');
+  if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw new InputError(
+      'endpoint',
+      `"${endpoint}" is not an http(s) URL. Example: https://s3.us-west-004.backblazeb2.com`,
+    );
+  }
+  const r2AccountId = read('r2-account-id');
+  addSecret(r2AccountId);
+  if (r2AccountId && !/^[0-9a-f]{32}$/.test(r2AccountId)) {
+    throw new InputError(
+      'r2-account-id',
+      'must be the 32 hexadecimal characters shown in the Cloudflare dashboard.',
+    );
+  }
+  const r2Jurisdiction = (read('r2-jurisdiction') || 'default') as StorageSettings['r2Jurisdiction'];
+  if (!['default', 'eu', 'fedramp'].includes(r2Jurisdiction!)) {
+    throw new InputError('r2-jurisdiction', `"${r2Jurisdiction}" is not one of default, eu, fedramp.`);
+  }
+  const accessKeyId = read('access-key-id');
+  const secretAccessKey = read('secret-access-key');
+  const sessionToken = read('session-token');
+  [accessKeyId, secretAccessKey, sessionToken].forEach(addSecret);
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    throw new InputError(
+      accessKeyId ? 'secret-access-key' : 'access-key-id',
+      'access-key-id and secret-access-key go together: give both, or neither to use the AWS environment.',
+    );
+  }
+  const forcePathStyle = read('force-path-style');
+  return {
+    region: read('region') || undefined,
+    endpoint: endpoint || undefined,
+    forcePathStyle: forcePathStyle === '' ? undefined : boolean(read, 'force-path-style', false),
+    r2AccountId: r2AccountId || undefined,
+    r2Jurisdiction,
+    credentials: accessKeyId
+      ? { accessKeyId, secretAccessKey, sessionToken: sessionToken || undefined }
+      : undefined,
+  };
+}
+
+/**
+ * Resolves each repository and its store (placeholders may give each its own bucket), and checks
+ * every distinct store once, so that a wrong bucket or key fails before any repository is touched.
+ */
+export async function prepareJobs(settings: BackupSettings): Promise<BackupJob[]> {
+  const stores = new Map<string, Store>();
+  const jobs: BackupJob[] = [];
+  for (const spec of settings.repositories) {
+    const source = resolveSource(spec, settings.options.auth.serverUrl);
+    const destination = resolvePlaceholders(settings.destination, source);
+    let store = stores.get(destination);
+    if (!store) {
+      store = openStore(parseDestination(destination), settings.storage);
+      stores.set(destination, store);
+    }
+    jobs.push({ source, store });
+  }
+  for (const store of stores.values()) await store.check();
+  return jobs;
+}
+
+function defaultMirrorDir(env: NodeJS.ProcessEnv): string {
+  if (env.RUNNER_TEMP) return path.join(env.RUNNER_TEMP, 'backup-action', 'mirrors');
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'backup-action', 'mirrors');
+}
+
+export function required(read: InputReader, name: string): string {
+  const value = read(name);
+  if (!value) throw new InputError(name, 'is required.');
+  return value;
+}
+
+export function boolean(read: InputReader, name: string, fallback: boolean): boolean {
+  const value = read(name).toLowerCase();
+  if (value === '') return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InputError(name, `"${read(name)}" is not a boolean. Use true or false.`);
+}
+
+export function integer(read: InputReader, name: string, fallback: number, min: number, max: number): number {
+  const value = read(name);
+  if (value === '') return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new InputError(name, `"${value}" is not a whole number from ${min} to ${max}.`);
+  }
+  return number;
+}
+
+function tags(read: InputReader): string[] {
+  const list = parseList(read('tags'));
+  const bad = list.find((tag) => !/^[A-Za-z0-9._:-]{1,64}$/.test(tag));
+  if (bad !== undefined) {
+    throw new InputError(
+      'tags',
+      `"${bad}" is not a valid tag: use up to 64 letters, digits, ".", "_", ":" or "-".`,
+    );
+  }
+  return list;
+}
+
+/** A list input: one item per line (commas also separate), `#` starts a comment. */
+export function parseList(text: string): string[] {
+  return text
+    .split(/[\n,]/)
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter((line) => line !== '');
+}

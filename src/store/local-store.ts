@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InputError } from '../errors.js';
+import type { Store, StoredObject } from './store.js';
+
+/** Files being written carry this suffix until they are renamed into place; listing ignores them. */
+const TEMP_SUFFIX = '.partial';
+
+/** A folder on disk with the same key layout as a bucket. */
+export class LocalStore implements Store {
+  readonly location: string;
+
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.location = this.root;
+  }
+
+  async check(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.access(this.root, fs.constants.W_OK);
+    } catch (error) {
+      throw new InputError(
+        'destination',
+        `the folder ${this.root} cannot be created or written (${(error as NodeJS.ErrnoException).code}). ` +
+          'Give a writable folder, or an s3:// or r2:// URL.',
+      );
+    }
+  }
+
+  async upload(key: string, body: Readable): Promise<void> {
+    const file = this.pathOf(key);
+    const temp = tempName(file);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    try {
+      await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async createExclusive(key: string, body: Buffer): Promise<boolean> {
+    const file = this.pathOf(key);
+    const temp = tempName(file);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    try {
+      await fs.writeFile(temp, body, { flag: 'wx' });
+      // link() fails with EEXIST instead of replacing: an atomic "create if absent" with full content.
+      await fs.link(temp, file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  async download(key: string): Promise<Readable> {
+    const stream = createReadStream(this.pathOf(key));
+    // Surface "missing" now rather than on the first read.
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return stream;
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    // Walk only the folder the prefix names, so listing one repository stays cheap.
+    const slash = prefix.lastIndexOf('/');
+    const folder = this.pathOf(prefix.slice(0, slash + 1));
+    for (const file of await walk(folder)) {
+      if (file.endsWith(TEMP_SUFFIX)) continue;
+      const key = path.relative(this.root, file).split(path.sep).join('/');
+      if (!key.startsWith(prefix)) continue;
+      const stat = await fs.stat(file);
+      yield { key, size: stat.size, lastModified: stat.mtime };
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) await fs.rm(this.pathOf(key), { force: true });
+  }
+
+  private pathOf(key: string): string {
+    const resolved = path.resolve(this.root, ...key.split('/'));
+    if (resolved !== this.root && !resolved.startsWith(this.root + path.sep)) {
+      throw new Error(`refusing key outside the store: ${key}`);
+    }
+    return resolved;
+  }
+}
+
+function tempName(file: string): string {
+  return `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+}
+
+async function walk(folder: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await fs.readdir(folder, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const files: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(folder, entry.name);
+    if (entry.isDirectory()) files.push(...(await walk(full)));
+    else if (entry.isFile()) files.push(full);
+  }
+  return files;
+}

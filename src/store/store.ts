@@ -1,0 +1,32 @@
+import type { Readable } from 'node:stream';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/**
+ * Where bytes live. Keys are relative to the store's root (the destination's prefix) and always use
+ * `/`. The local-folder store and the S3 store hold exactly the same layout.
+ */
+export interface Store {
+  /** The destination without secrets, for logs: `s3://bucket/prefix`, `/srv/backups`. */
+  readonly location: string;
+  /** Fails with an InputError when the destination cannot be used (missing bucket, bad credentials...). */
+  check(): Promise<void>;
+  /** Streams `body` to `key`; the object appears only when complete. */
+  upload(key: string, body: Readable): Promise<void>;
+  /** Writes a small object only if `key` does not exist yet; returns false if it did. */
+  createExclusive(key: string, body: Buffer): Promise<boolean>;
+  download(key: string): Promise<Readable>;
+  /** Every object under `prefix` (a key prefix, usually ending in `/`). */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  delete(keys: string[]): Promise<void>;
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -7,7 +7,7 @@ import { restoreMirror, saveMirror } from './git/mirror-cache.js';
 import type { Source } from './git/source.js';
 import * as log from './log.js';
 import { redact } from './secrets.js';
-import { listSnapshots, readManifest } from './snapshot/catalog.js';
+import { idTime, listSnapshots, readManifest } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
 import {
   FORMAT_VERSION,
@@ -96,7 +96,9 @@ async function backupRepository(
     }
   }
 
-  const now = (options.now ?? (() => new Date()))();
+  // Ids sort by time: never give a new snapshot a time at or before the newest one's (clock skew).
+  const clock = (options.now ?? (() => new Date()))().getTime();
+  const now = new Date(newest ? Math.max(clock, idTime(newest.id) + 1) : clock);
   const id = newSnapshotId(now);
   const folder = snapshotPrefix(source.name, id);
   const parts: Part[] = [];

@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 export const FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'manifest.json';
 
-/** `20261122T141500Z-1a2b3c4d`: sorts by creation time, and the random tail keeps concurrent runs apart. */
-export const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
+/**
+ * `20261122T141500.123Z-1a2b3c4d`: sorts by creation time (to the millisecond), and the random tail
+ * keeps concurrent runs apart.
+ */
+export const SNAPSHOT_ID = /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/;
 
 export function newSnapshotId(now: Date): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 

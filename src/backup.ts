@@ -81,17 +81,20 @@ async function backupRepository(
   const base = { repository: source.spec, source: source.name, destination: store.location };
   const mirror = mirrorPath(options.mirrorRoot, source);
 
-  const fromCache = options.cacheMirrors && (await restoreMirror(source, mirror));
+  const cachedKey = options.cacheMirrors ? await restoreMirror(source, mirror) : undefined;
   const how = await updateMirror(source, mirror, options.auth);
   const state = await readRefs(mirror);
   const refCount = Object.keys(state.refs).length;
-  log.info(`${source.spec}: ${how}${fromCache ? ' (mirror from cache)' : ''}, ${refCount} refs`);
+  log.info(`${source.spec}: ${how}${cachedKey ? ' (mirror from cache)' : ''}, ${refCount} refs`);
+  // Saved after the snapshot is safe (or known unchanged), so that the next run fetches only what is new.
+  const cacheMirror = () => (options.cacheMirrors ? saveMirror(source, mirror, state, cachedKey) : undefined);
 
   const newest = (await listSnapshots(store, source.name))[0];
   if (newest && !options.force) {
     const previous = await readManifest(store, newest);
     if (sameRefs(previous.git, state)) {
       log.info(`${source.spec}: unchanged since snapshot ${newest.id}; nothing uploaded`);
+      await cacheMirror();
       return { ...base, status: 'unchanged', snapshotId: newest.id, bytes: 0, refs: refCount };
     }
   }
@@ -123,7 +126,7 @@ async function backupRepository(
   if (!(await store.createExclusive(`${folder}${MANIFEST_NAME}`, body))) {
     throw new Error(`snapshot ${id} already has a manifest; refusing to overwrite it`);
   }
-  if (options.cacheMirrors) await saveMirror(source, mirror, state);
+  await cacheMirror();
   log.info(`${source.spec}: snapshot ${id} written, ${manifest.size} bytes`);
   return { ...base, status: 'created', snapshotId: id, bytes: manifest.size + body.length, refs: refCount };
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { BackupJob, BackupOptions } from './backup.js';
 import { InputError } from './errors.js';
 import { resolveSource } from './git/source.js';
+import * as log from './log.js';
 import { addSecret } from './secrets.js';
 import {
   openStore,
@@ -106,8 +107,15 @@ export function readStorageSettings(read: InputReader): StorageSettings {
 export async function prepareJobs(settings: BackupSettings): Promise<BackupJob[]> {
   const stores = new Map<string, Store>();
   const jobs: BackupJob[] = [];
+  const seen = new Set<string>();
   for (const spec of settings.repositories) {
     const source = resolveSource(spec, settings.options.auth.serverUrl);
+    // Two spellings of one repository (owner/name and its URL) would share one mirror folder.
+    if (seen.has(source.name)) {
+      log.warning(`repositories: "${spec}" is ${source.name} again; backing it up once.`);
+      continue;
+    }
+    seen.add(source.name);
     const destination = resolvePlaceholders(settings.destination, source);
     let store = stores.get(destination);
     if (!store) {

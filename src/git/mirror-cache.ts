@@ -17,23 +17,32 @@ function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export async function restoreMirror(source: Source, dir: string): Promise<boolean> {
-  if (!cache.isFeatureAvailable()) return false;
+/** Restores the newest cached mirror of `source` into `dir`; returns its key, or undefined on a miss. */
+export async function restoreMirror(source: Source, dir: string): Promise<string | undefined> {
+  if (!cache.isFeatureAvailable()) return undefined;
   try {
     const prefix = keyPrefix(source);
-    return (await cache.restoreCache([dir], `${prefix}latest`, [prefix])) !== undefined;
+    return await cache.restoreCache([dir], `${prefix}latest`, [prefix]);
   } catch (error) {
     // A cache miss or outage only costs a full clone.
     log.warning(`mirror cache not restored for ${source.spec}: ${(error as Error).message}`);
-    return false;
+    return undefined;
   }
 }
 
-export async function saveMirror(source: Source, dir: string, state: RefState): Promise<void> {
+/** Saves the mirror under a key of its ref state, unless that is the state it was restored from. */
+export async function saveMirror(
+  source: Source,
+  dir: string,
+  state: RefState,
+  restoredKey?: string,
+): Promise<void> {
   if (!cache.isFeatureAvailable()) return;
   const refsDigest = digest(JSON.stringify([state.head, Object.entries(state.refs).sort()])).slice(0, 16);
+  const key = `${keyPrefix(source)}${refsDigest}`;
+  if (key === restoredKey) return;
   try {
-    await cache.saveCache([dir], `${keyPrefix(source)}${refsDigest}`);
+    await cache.saveCache([dir], key);
   } catch (error) {
     log.warning(`mirror cache not saved for ${source.spec}: ${(error as Error).message}`);
   }

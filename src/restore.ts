@@ -2,6 +2,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { InputError } from './errors.js';
 import { git } from './git/git.js';
 import { readRefs } from './git/mirror.js';
 import { type SnapshotRef, readManifest } from './snapshot/catalog.js';
@@ -27,7 +28,7 @@ export async function restoreSnapshot(
   const manifest = await readManifest(store, snapshot);
   target = path.resolve(target);
   if (existsSync(target) && (await fs.readdir(target)).length > 0) {
-    throw new Error(`${target} is not empty; restore into a new or empty folder`);
+    throw new InputError('target', `${target} is not empty. Restore into a new or empty folder.`);
   }
   // Everything happens in a staging folder beside the target; only a proven repository is moved there.
   await fs.mkdir(path.dirname(target), { recursive: true });

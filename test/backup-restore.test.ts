@@ -87,10 +87,18 @@ test('unchanged refs upload nothing; a new commit or force makes a new snapshot'
   const third = await backupAll([job(copy)], options);
   expect(third[0].status).toBe('created');
 
+  // The default branch moved on the remote: the next snapshot records the new HEAD.
+  git(copy, 'checkout', '--quiet', '-b', 'new-default');
+  const fourth = await backupAll([job(copy)], options);
+  expect(fourth[0].status).toBe('created');
+  const [newest] = await listSnapshots(store, 'local/changing');
+  expect((await readManifest(store, newest)).git.head).toBe('refs/heads/new-default');
+
   const forced = await backupAll([job(copy)], { ...options, force: true });
   expect(forced[0].status).toBe('created');
   expect((await listSnapshots(store, 'local/changing')).map((s) => s.id)).toEqual([
     forced[0].snapshotId,
+    fourth[0].snapshotId,
     third[0].snapshotId,
     first[0].snapshotId,
   ]);

@@ -64,6 +64,7 @@ export async function updateMirror(
     if (existsSync(path.join(dir, 'HEAD'))) {
       await git(['remote', 'set-url', 'origin', source.url], { cwd: dir });
       await git(['fetch', '--prune', '--quiet', 'origin'], { cwd: dir, env });
+      await followRemoteHead(dir, env);
       return 'fetched';
     }
     await fs.mkdir(path.dirname(dir), { recursive: true });
@@ -80,6 +81,13 @@ export async function updateMirror(
   } catch (error) {
     throw explainFetchError(source, error);
   }
+}
+
+/** `fetch` never moves a mirror's HEAD; follow the remote's default branch if it changed since the clone. */
+async function followRemoteHead(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const listing = await git(['ls-remote', '--symref', 'origin', 'HEAD'], { cwd: dir, env });
+  const remoteHead = /^ref: (refs\/\S+)\tHEAD$/m.exec(listing)?.[1];
+  if (remoteHead) await git(['symbolic-ref', 'HEAD', remoteHead], { cwd: dir });
 }
 
 function explainFetchError(source: Source, error: unknown): Error {

@@ -145,7 +145,7 @@ async function uploadBundle(store: Store, key: string, mirror: string): Promise<
   return {
     name: key.slice(key.lastIndexOf('/') + 1),
     type: 'git-bundle',
-    size: hashing.size,
+    size: hashing.bytes,
     sha256: hashing.digest(),
   };
 }

@@ -76,10 +76,10 @@ async function downloadVerified(
     createWriteStream(file),
   );
   const sha256 = hashing.digest();
-  if (hashing.size !== part.size || sha256 !== part.sha256) {
+  if (hashing.bytes !== part.size || sha256 !== part.sha256) {
     throw new Error(
       `part ${part.name} of ${snapshot.source} ${snapshot.id} is corrupt: expected ${part.size} bytes with ` +
-        `sha256 ${part.sha256}, read ${hashing.size} bytes with sha256 ${sha256}`,
+        `sha256 ${part.sha256}, read ${hashing.bytes} bytes with sha256 ${sha256}`,
     );
   }
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   createEmptyRepository,
   createRichRepository,
+  deterministicBytes,
   git,
   objectsOf,
   readTree,
@@ -30,6 +31,12 @@ beforeAll(async () => {
   git(work, 'clone', '--quiet', '--mirror', rich, path.join(served, 'octo', 'rich.git'));
   git(work, 'clone', '--quiet', '--mirror', rich, path.join(served, 'octo', 'other.git'));
   createEmptyRepository(path.join(served, 'octo', 'empty.git'));
+  // Large enough that its bundle goes up in several multipart parts.
+  const large = createEmptyRepository(path.join(work, 'large'));
+  fs.writeFileSync(path.join(large, 'large.bin'), deterministicBytes(40 * 1024 * 1024, 'large'));
+  git(large, 'add', '.');
+  git(large, 'commit', '--quiet', '-m', 'large file');
+  git(work, 'clone', '--quiet', '--mirror', large, path.join(served, 'octo', 'large.git'));
   s3 = await startS3Server({ secretAccessKey: SECRET_KEY, buckets: ['backups', 'octo-backups'] });
   gitServer = await startGitHttpServer({
     root: served,
@@ -154,6 +161,30 @@ test('backs up several repositories over HTTP with a token, then restores one fr
   expect(again.exitCode).toBe(0);
   expect(again.outputs).toMatchObject({ updated: 'false', 'bytes-uploaded': '0', 'snapshot-ids': '[]' });
   expect(await keys('backups', 'github/')).toHaveLength(5);
+});
+
+test('a bundle of several multipart parts backs up and restores byte for byte', async () => {
+  const run = await backup({ destination: 's3://backups/large', repositories: 'octo/large' });
+  expect(run.errors).toEqual([]);
+  expect(Number(run.outputs['bytes-uploaded'])).toBeGreaterThan(40 * 1024 * 1024);
+  const host = new URL(gitServer.url).host.replace(':', '_');
+  const target = path.join(work, 'restored-large');
+  const restore = await runCli(
+    [
+      'restore',
+      '--to',
+      's3://backups/large',
+      '--endpoint',
+      s3.endpoint,
+      '--repo',
+      `${host}/octo/large`,
+      '--target',
+      target,
+    ],
+    storageEnv(),
+  );
+  expect(restore.errors).toEqual([]);
+  expect(objectsOf(target)).toBe(objectsOf(path.join(work, 'served', 'octo', 'large.git')));
 });
 
 test('placeholders and r2:// addressing: one bucket per owner, region auto', async () => {

@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 /** A pass-through that computes SHA-256 and size of what flows through it. */
 export class HashingStream extends Transform {
   private readonly hash = createHash('sha256');
-  size = 0;
+  bytes = 0;
 
   override _transform(
     chunk: Buffer,
@@ -12,7 +12,7 @@ export class HashingStream extends Transform {
     callback: (error?: Error | null, data?: Buffer) => void,
   ) {
     this.hash.update(chunk);
-    this.size += chunk.length;
+    this.bytes += chunk.length;
     callback(null, chunk);
   }
 

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { InputError } from '../errors.js';
 import type { Store, StoredObject } from './store.js';
 
@@ -33,7 +33,7 @@ export interface S3StoreSettings {
  * 10,000 parts × 16 MiB caps one object at 156 GiB. All parts but the last are equal (R2 needs that).
  */
 export const PART_SIZE = 16 * 1024 * 1024;
-const QUEUE_SIZE = 4;
+const QUEUE_SIZE = 3;
 const DELETE_BATCH = 1000;
 
 export class S3Store implements Store {
@@ -71,9 +71,13 @@ export class S3Store implements Store {
   }
 
   async upload(key: string, body: Readable): Promise<void> {
+    // A fresh stream: lib-storage takes properties such as `size` off the body as its total length.
+    // pipeline() carries a failure of `body` to it, so the upload aborts instead of waiting.
+    const fresh = new PassThrough();
+    pipeline(body, fresh, () => {});
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.settings.bucket, Key: this.keyOf(key), Body: body },
+      params: { Bucket: this.settings.bucket, Key: this.keyOf(key), Body: fresh },
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,
       leavePartsOnError: false,

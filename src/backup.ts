@@ -2,12 +2,12 @@ import { pipeline } from 'node:stream';
 import { mapLimit } from './concurrency.js';
 import { errorMessage } from './errors.js';
 import { gitStream } from './git/git.js';
-import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror } from './git/mirror.js';
+import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './git/mirror.js';
 import { restoreMirror, saveMirror } from './git/mirror-cache.js';
 import type { Source } from './git/source.js';
 import * as log from './log.js';
 import { redact } from './secrets.js';
-import { idTime, listSnapshots, readManifest } from './snapshot/catalog.js';
+import { idTime, listSnapshots, readManifest, type SnapshotRef } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
 import {
   FORMAT_VERSION,
@@ -77,26 +77,32 @@ async function backupRepository(
   job: BackupJob,
   options: BackupOptions,
 ): Promise<Omit<RepositoryResult, 'durationMs'>> {
-  const { source, store } = job;
-  const base = { repository: source.spec, source: source.name, destination: store.location };
-  const mirror = mirrorPath(options.mirrorRoot, source);
+  const mirror = mirrorPath(options.mirrorRoot, job.source);
+  return withMirrorLock(mirror, () => backupWithMirror(job, mirror, options));
+}
 
+async function backupWithMirror(
+  { source, store }: BackupJob,
+  mirror: string,
+  options: BackupOptions,
+): Promise<Omit<RepositoryResult, 'durationMs'>> {
+  const base = { repository: source.spec, source: source.name, destination: store.location };
   const cachedKey = options.cacheMirrors ? await restoreMirror(source, mirror) : undefined;
   const how = await updateMirror(source, mirror, options.auth);
   const state = await readRefs(mirror);
   const refCount = Object.keys(state.refs).length;
   log.info(`${source.spec}: ${how}${cachedKey ? ' (mirror from cache)' : ''}, ${refCount} refs`);
-  // Saved after the snapshot is safe (or known unchanged), so that the next run fetches only what is new.
-  const cacheMirror = () => (options.cacheMirrors ? saveMirror(source, mirror, state, cachedKey) : undefined);
+  // Saved once the snapshot is safe (or known unchanged), so that the next run fetches only what is new.
+  const cacheMirror = async () => {
+    if (options.cacheMirrors && refCount > 0) await saveMirror(source, mirror, state, cachedKey);
+  };
 
   const newest = (await listSnapshots(store, source.name))[0];
-  if (newest && !options.force) {
-    const previous = await readManifest(store, newest);
-    if (sameRefs(previous.git, state)) {
-      log.info(`${source.spec}: unchanged since snapshot ${newest.id}; nothing uploaded`);
-      await cacheMirror();
-      return { ...base, status: 'unchanged', snapshotId: newest.id, bytes: 0, refs: refCount };
-    }
+  const previous = newest && (await readPrevious(store, newest, source));
+  if (previous && !options.force && sameRefs(previous.git, state)) {
+    log.info(`${source.spec}: unchanged since snapshot ${newest.id}; nothing uploaded`);
+    await cacheMirror();
+    return { ...base, status: 'unchanged', snapshotId: newest.id, bytes: 0, refs: refCount };
   }
 
   // Ids sort by time: never give a new snapshot a time at or before the newest one's (clock skew).
@@ -121,14 +127,43 @@ async function backupRepository(
     parts,
     size: parts.reduce((sum, part) => sum + part.size, 0),
   };
-  // The manifest is written last and never over an existing one: it is what makes the snapshot exist.
-  const body = Buffer.from(redact(JSON.stringify(manifest, null, 2)) + '\n');
+  // Written last and never over an existing one: the manifest is what makes the snapshot exist. It
+  // holds no secret by construction (the URL's credentials were taken out), so it is not redacted:
+  // masking a short secret that happens to occur in a ref name would corrupt it.
+  const body = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
   if (!(await store.createExclusive(`${folder}${MANIFEST_NAME}`, body))) {
     throw new Error(`snapshot ${id} already has a manifest; refusing to overwrite it`);
   }
   await cacheMirror();
   log.info(`${source.spec}: snapshot ${id} written, ${manifest.size} bytes`);
   return { ...base, status: 'created', snapshotId: id, bytes: manifest.size + body.length, refs: refCount };
+}
+
+/**
+ * The newest manifest, to compare refs with. One that cannot be read must not block backups forever:
+ * we warn and write a new snapshot. One of another repository under the same name is an error.
+ */
+async function readPrevious(
+  store: Store,
+  newest: SnapshotRef,
+  source: Source,
+): Promise<Manifest | undefined> {
+  let previous: Manifest;
+  try {
+    previous = await readManifest(store, newest);
+  } catch (error) {
+    log.warning(
+      `${source.spec}: newest snapshot ${newest.id} is unreadable (${errorMessage(error)}); writing a new one`,
+    );
+    return undefined;
+  }
+  if (previous.url !== source.url) {
+    throw new Error(
+      `${store.location} holds snapshots of ${previous.url} under the name ${source.name}, not of ${source.url}. ` +
+        'Back this repository up to another destination (or rename one of the folders).',
+    );
+  }
+  return previous;
 }
 
 /** git bundle → SHA-256 and size on the way → store, as one stream. */

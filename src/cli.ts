@@ -62,7 +62,7 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   } catch (error) {
-    throw new InputError('arguments', `${(error as Error).message}\n${USAGE}`);
+    throw new InputError('arguments', `${(error as Error).message}. Run backup-action --help for usage.`);
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
@@ -136,8 +136,10 @@ async function openFor(read: InputReader, repository?: string): Promise<{ store:
     names = [...new Set([resolved?.name, repository.replace(/^\/+|\/+$/g, '')])].filter(
       (name) => name !== undefined,
     );
-    const [owner, repo] = resolved ? [resolved.owner, resolved.repo] : repository.split('/').slice(-2);
-    destination = resolvePlaceholders(template, { owner: owner ?? repo, repo });
+    const segments = repository.split('/').filter(Boolean);
+    const repo = resolved?.repo ?? segments[segments.length - 1] ?? repository;
+    const owner = resolved?.owner ?? segments[segments.length - 2] ?? repo;
+    destination = resolvePlaceholders(template, { owner, repo });
   } else if (/\{(owner|repo)\}/.test(template)) {
     throw new InputError('repo', 'the destination has placeholders; name the repository with --repo.');
   }

@@ -1,8 +1,9 @@
+import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupJob, BackupOptions } from './backup.js';
 import { InputError } from './errors.js';
-import { resolveSource } from './git/source.js';
+import { resolveSource, type Source } from './git/source.js';
 import * as log from './log.js';
 import { addSecret } from './secrets.js';
 import {
@@ -20,7 +21,8 @@ export type InputReader = (name: string) => string;
 export interface BackupSettings {
   destination: string;
   storage: StorageSettings;
-  repositories: string[];
+  /** Resolved, in the order given, each repository once. */
+  sources: Source[];
   options: BackupOptions;
 }
 
@@ -39,13 +41,13 @@ export function readBackupSettings(read: InputReader, env: NodeJS.ProcessEnv = p
     throw new InputError('repositories', 'is empty. List owner/name, git URLs or local paths, one per line.');
   }
   // Resolve now so that a malformed line fails before anything is fetched or uploaded.
-  repositories.forEach((spec) => resolveSource(spec, serverUrl));
+  const sources = uniqueSources(repositories.map((spec) => resolveSource(spec, serverUrl)));
 
   const mirrorDir = read('mirror-dir') || defaultMirrorDir(env);
   return {
     destination,
     storage,
-    repositories,
+    sources,
     options: {
       auth: { serverUrl, token: token || undefined },
       force: boolean(read, 'force', false),
@@ -59,7 +61,7 @@ export function readBackupSettings(read: InputReader, env: NodeJS.ProcessEnv = p
 
 export function readStorageSettings(read: InputReader): StorageSettings {
   const endpoint = read('endpoint');
-  if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+  if (endpoint && !isHttpUrl(endpoint)) {
     throw new InputError(
       'endpoint',
       `"${endpoint}" is not an http(s) URL. Example: https://s3.us-west-004.backblazeb2.com`,
@@ -101,31 +103,72 @@ export function readStorageSettings(read: InputReader): StorageSettings {
 }
 
 /**
- * Resolves each repository and its store (placeholders may give each its own bucket), and checks
- * every distinct store once, so that a wrong bucket or key fails before any repository is touched.
+ * Two spellings of one repository (owner/name and its URL) are backed up once. Two repositories that
+ * would be stored under one name (local folders with the same name) are an error.
+ */
+function uniqueSources(sources: Source[]): Source[] {
+  const byName = new Map<string, Source>();
+  for (const source of sources) {
+    const other = byName.get(source.name);
+    if (!other) byName.set(source.name, source);
+    else if (other.url === source.url)
+      log.warning(`repositories: "${source.spec}" is ${source.name} again; backing it up once.`);
+    else {
+      throw new InputError(
+        'repositories',
+        `"${other.spec}" and "${source.spec}" would both be stored as ${source.name}. Back them up in separate runs with different destinations.`,
+      );
+    }
+  }
+  return [...byName.values()];
+}
+
+/**
+ * Opens each repository's store (placeholders may give each its own bucket) and checks every distinct
+ * store once, and the mirror folder, so that a wrong bucket, key or folder fails before any repository
+ * is touched.
  */
 export async function prepareJobs(settings: BackupSettings): Promise<BackupJob[]> {
+  await checkWritableFolder('mirror-dir', settings.options.mirrorRoot);
   const stores = new Map<string, Store>();
   const jobs: BackupJob[] = [];
-  const seen = new Set<string>();
-  for (const spec of settings.repositories) {
-    const source = resolveSource(spec, settings.options.auth.serverUrl);
-    // Two spellings of one repository (owner/name and its URL) would share one mirror folder.
-    if (seen.has(source.name)) {
-      log.warning(`repositories: "${spec}" is ${source.name} again; backing it up once.`);
-      continue;
-    }
-    seen.add(source.name);
+  for (const source of settings.sources) {
     const destination = resolvePlaceholders(settings.destination, source);
     let store = stores.get(destination);
     if (!store) {
-      store = openStore(parseDestination(destination), settings.storage);
+      try {
+        store = openStore(parseDestination(destination), settings.storage);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        throw new InputError(error.input, `for ${source.spec}, ${destination}: ${error.problem}`);
+      }
       stores.set(destination, store);
     }
     jobs.push({ source, store });
   }
   for (const store of stores.values()) await store.check();
   return jobs;
+}
+
+async function checkWritableFolder(input: string, folder: string): Promise<void> {
+  try {
+    await fs.mkdir(folder, { recursive: true });
+    await fs.access(folder, fs.constants.W_OK);
+  } catch (error) {
+    throw new InputError(
+      input,
+      `the folder ${folder} cannot be created or written (${(error as NodeJS.ErrnoException).code}). Give a writable folder.`,
+    );
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !/\s/.test(text);
+  } catch {
+    return false;
+  }
 }
 
 function defaultMirrorDir(env: NodeJS.ProcessEnv): string {
@@ -140,11 +183,11 @@ export function required(read: InputReader, name: string): string {
 }
 
 export function boolean(read: InputReader, name: string, fallback: boolean): boolean {
-  const value = read(name).toLowerCase();
+  const value = read(name);
   if (value === '') return fallback;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InputError(name, `"${read(name)}" is not a boolean. Use true or false.`);
+  if (value.toLowerCase() === 'true') return true;
+  if (value.toLowerCase() === 'false') return false;
+  throw new InputError(name, `"${value}" is not a boolean. Use true or false.`);
 }
 
 export function integer(read: InputReader, name: string, fallback: number, min: number, max: number): number {

@@ -3,11 +3,11 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InputError } from './errors.js';
-import { git } from './git/git.js';
+import { configEnvironment, git } from './git/git.js';
 import { readRefs } from './git/mirror.js';
 import { type SnapshotRef, readManifest } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
-import type { Manifest, Part } from './snapshot/manifest.js';
+import { type Manifest, type Part, snapshotPrefix } from './snapshot/manifest.js';
 import type { Store } from './store/store.js';
 
 export interface RestoreResult {
@@ -27,9 +27,7 @@ export async function restoreSnapshot(
 ): Promise<RestoreResult> {
   const manifest = await readManifest(store, snapshot);
   target = path.resolve(target);
-  if (existsSync(target) && (await fs.readdir(target)).length > 0) {
-    throw new InputError('target', `${target} is not empty. Restore into a new or empty folder.`);
-  }
+  await checkTarget(target);
   // Everything happens in a staging folder beside the target; only a proven repository is moved there.
   await fs.mkdir(path.dirname(target), { recursive: true });
   const staging = await fs.mkdtemp(path.join(path.dirname(target), '.restore-'));
@@ -43,8 +41,9 @@ export async function restoreSnapshot(
       `--object-format=${manifest.git.objectFormat || 'sha1'}`,
       repository,
     ]);
+    await fs.mkdir(path.join(staging, 'parts'));
     for (const part of manifest.parts) {
-      const file = path.join(staging, part.name);
+      const file = path.join(staging, 'parts', part.name);
       await downloadVerified(store, snapshot, part, file);
       // Fetching indexes the pack, which checks every object's hash (`git bundle verify` would not).
       await git(['fetch', '--quiet', '--no-write-fetch-head', file, '+refs/*:refs/*'], { cwd: repository });
@@ -53,14 +52,47 @@ export async function restoreSnapshot(
     if (manifest.git.head) await git(['symbolic-ref', 'HEAD', manifest.git.head], { cwd: repository });
     // A restored mirror can be fetched into again, like the one it was made from.
     await git(['remote', 'add', '--mirror=fetch', 'origin', manifest.url], { cwd: repository });
-    await git(['fsck', '--full', '--no-dangling', '--no-progress'], { cwd: repository });
+    await git(['fsck', '--full', '--no-dangling', '--no-progress'], {
+      cwd: repository,
+      env: LEGACY_FORMAT_AS_WARNINGS,
+    });
     refs = await compareRefs(repository, manifest.git.refs);
-    await fs.rm(target, { recursive: true, force: true });
+    // rmdir, not rm -r: if anything was written into the target meanwhile, fail rather than delete it.
+    if (existsSync(target)) await fs.rmdir(target);
     await fs.rename(repository, target);
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }
   return { manifest, target, refs };
+}
+
+/**
+ * Malformed-but-valid history that old tools wrote (a "+05" timezone, an odd e-mail) is backed up
+ * faithfully, so it must restore: fsck reports it as a warning. Hashes and connectivity stay errors.
+ */
+const LEGACY_FORMAT_MESSAGES = [
+  'badDate',
+  'badDateOverflow',
+  'badEmail',
+  'badName',
+  'badTimezone',
+  'missingEmail',
+  'missingNameBeforeEmail',
+  'missingSpaceBeforeDate',
+  'missingSpaceBeforeEmail',
+  'multipleAuthors',
+  'zeroPaddedDate',
+];
+const LEGACY_FORMAT_AS_WARNINGS = configEnvironment(
+  LEGACY_FORMAT_MESSAGES.map((id) => [`fsck.${id}`, 'warn']),
+);
+
+async function checkTarget(target: string): Promise<void> {
+  if (!existsSync(target)) return;
+  const stat = await fs.stat(target);
+  if (!stat.isDirectory() || (await fs.readdir(target)).length > 0) {
+    throw new InputError('target', `${target} is not an empty folder. Restore into a new or empty folder.`);
+  }
 }
 
 async function downloadVerified(
@@ -69,18 +101,22 @@ async function downloadVerified(
   part: Part,
   file: string,
 ): Promise<void> {
-  const hashing = new HashingStream();
-  await pipeline(
-    await store.download(`${snapshotFolder(snapshot)}${part.name}`),
-    hashing,
-    createWriteStream(file),
-  );
+  const hashing = new HashingStream(part.size);
+  const corrupt = (found: string) =>
+    new Error(
+      `part ${part.name} of ${snapshot.source} ${snapshot.id} is corrupt: expected ${part.size} bytes with ` +
+        `sha256 ${part.sha256}, ${found}`,
+    );
+  const key = `${snapshotPrefix(snapshot.source, snapshot.id)}${part.name}`;
+  try {
+    await pipeline(await store.download(key), hashing, createWriteStream(file));
+  } catch (error) {
+    if (hashing.bytes > part.size) throw corrupt(`read more than that`);
+    throw error;
+  }
   const sha256 = hashing.digest();
   if (hashing.bytes !== part.size || sha256 !== part.sha256) {
-    throw new Error(
-      `part ${part.name} of ${snapshot.source} ${snapshot.id} is corrupt: expected ${part.size} bytes with ` +
-        `sha256 ${part.sha256}, read ${hashing.bytes} bytes with sha256 ${sha256}`,
-    );
+    throw corrupt(`read ${hashing.bytes} bytes with sha256 ${sha256}`);
   }
 }
 
@@ -93,8 +129,4 @@ async function compareRefs(repository: string, expected: Record<string, string>)
     throw new Error(`restored refs differ from the manifest: ${mismatched.slice(0, 5).join(', ')}`);
   }
   return names.size;
-}
-
-function snapshotFolder(snapshot: SnapshotRef): string {
-  return snapshot.manifestKey.slice(0, snapshot.manifestKey.lastIndexOf('/') + 1);
 }

@@ -41,7 +41,7 @@ beforeAll(async () => {
   gitServer = await startGitHttpServer({
     root: served,
     token: TOKEN,
-    otherCredentials: ['user:UrlPassw0rd-secret'],
+    otherCredentials: ['user:UrlPassw0rd-secret', 'UserOnlyT0ken-secret:'],
   });
   client = new S3Client({
     endpoint: s3.endpoint,
@@ -198,7 +198,11 @@ test('placeholders and r2:// addressing: one bucket per owner, region auto', asy
 test('secrets appear nowhere the run writes: logs, outputs, summary, manifests, bundles, mirrors', async () => {
   const run = await backup({
     destination: 's3://backups/leak-check',
-    repositories: `octo/rich\n${gitServer.url.replace('http://', 'http://user:UrlPassw0rd-secret@')}/octo/other.git`,
+    repositories: [
+      'octo/rich',
+      `${gitServer.url.replace('http://', 'http://user:UrlPassw0rd-secret@')}/octo/other.git`,
+      `${gitServer.url.replace('http://', 'http://UserOnlyT0ken-secret@')}/octo/empty.git`,
+    ].join('\n'),
     'access-key-id': s3.accessKeyId,
     'secret-access-key': SECRET_KEY,
   });
@@ -207,8 +211,11 @@ test('secrets appear nowhere the run writes: logs, outputs, summary, manifests, 
     TOKEN,
     SECRET_KEY,
     'UrlPassw0rd-secret',
+    'UserOnlyT0ken-secret',
     Buffer.from(`x-access-token:${TOKEN}`).toString('base64'),
   ];
+  const statuses = (JSON.parse(run.outputs.results) as Array<{ status: string }>).map((r) => r.status);
+  expect(statuses).toEqual(['created', 'created', 'created']);
   // `::add-mask::` lines are commands the runner consumes (never shown): every secret must have one.
   const masked = run.stdout.split('\n').filter((line) => line.startsWith('::add-mask::'));
   for (const secret of secrets) expect(masked).toContain(`::add-mask::${secret}`);
@@ -264,6 +271,29 @@ describe('bad input: one ::error:: naming the input, exit 1, no manifest written
     ],
     ['no token', { repositories: 'octo/rich', token: '' }, {}, 'repositories', /denied|not found/],
     ['invalid concurrency', { concurrency: '0' }, {}, 'concurrency', /whole number from 1 to 64/],
+    [
+      'invalid repository URL',
+      { repositories: 'https://exa mple.com/x.git' },
+      {},
+      'repositories',
+      /not a valid URL/,
+    ],
+    ['endpoint with a space', { endpoint: 'http://127.0.0.1:9 x' }, {}, 'endpoint', /not an http\(s\) URL/],
+    [
+      'unwritable mirror-dir',
+      { 'mirror-dir': '/dev/null/mirrors' },
+      {},
+      'mirror-dir',
+      /cannot be created or written/,
+    ],
+    ['file URL with a host', { destination: 'file://host/x' }, {}, 'destination', /not a local file URL/],
+    [
+      'placeholder giving a short bucket',
+      { destination: 's3://{repo}/x', repositories: 'octo/ab' },
+      {},
+      'destination',
+      /for octo\/ab, s3:\/\/ab\/x: "ab" is not a valid bucket name/,
+    ],
     [
       'invalid r2 account',
       { destination: 'r2://backups/x', endpoint: '', 'r2-account-id': 'nope' },

@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backupAll, type BackupOptions } from '../src/backup.js';
 import { resolveSource } from '../src/git/source.js';
 import { restoreSnapshot } from '../src/restore.js';
+import { addSecret } from '../src/secrets.js';
 import { listSnapshots, readManifest } from '../src/snapshot/catalog.js';
 import { LocalStore } from '../src/store/local-store.js';
 import {
@@ -148,4 +150,101 @@ test('a snapshot without manifest (interrupted run) is not listed', async () => 
   expect(await listSnapshots(store, 'local/rich')).toEqual([]);
   // And the next run writes a complete snapshot rather than trusting the orphan.
   expect((await backupAll([job(repository)], options))[0].status).toBe('created');
+});
+
+describe('hardening', () => {
+  test('a short secret that occurs in a ref name does not corrupt the manifest', async () => {
+    addSecret('nested'); // occurs in refs/heads/feature/deep/nested-name
+    const [result] = await backupAll([job(repository)], options);
+    const [snapshot] = await listSnapshots(store, 'local/rich');
+    expect(Object.keys((await readManifest(store, snapshot)).git.refs)).toContain(
+      'refs/heads/feature/deep/nested-name',
+    );
+    await restoreSnapshot(store, snapshot, path.join(work, `restored-secret-${result.snapshotId}`));
+    expect((await backupAll([job(repository)], options))[0].status).toBe('unchanged');
+  });
+
+  test('an inherited GIT_DIR does not send git to another repository', async () => {
+    const victim = createRichRepository(path.join(work, 'victim'));
+    commitFile(victim, 'victim.txt', 'victim\n');
+    const victimRefs = refsOf(victim);
+    const other = path.join(work, 'other-source');
+    git(work, 'clone', '--quiet', '--mirror', repository, other);
+    process.env.GIT_DIR = path.join(victim, '.git');
+    try {
+      await backupAll([job(other)], options);
+    } finally {
+      delete process.env.GIT_DIR;
+    }
+    const [snapshot] = await listSnapshots(store, 'local/other-source');
+    expect((await readManifest(store, snapshot)).git.refs).toEqual(
+      Object.fromEntries(
+        refsOf(repository)
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' ').reverse()),
+      ),
+    );
+    expect(refsOf(victim)).toBe(victimRefs);
+  });
+
+  test('a shallow clone is refused: its snapshot could not be restored', async () => {
+    const shallow = path.join(work, 'shallow');
+    git(work, 'clone', '--quiet', '--depth', '1', `file://${repository}`, shallow);
+    const [result] = await backupAll([job(shallow)], options);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/Input "repositories": .* is a shallow clone.*fetch-depth: 0/);
+    expect(await listSnapshots(store, 'local/shallow')).toEqual([]);
+  });
+
+  test('history with legacy format errors (a "+05" timezone) backs up and restores', async () => {
+    const legacy = path.join(work, 'legacy');
+    git(work, 'init', '--quiet', '--bare', legacy);
+    const tree = git(legacy, 'mktree').trim() || '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+    const commit = `tree ${tree}\nauthor Old <old@example.com> 1000000000 +05\ncommitter Old <old@example.com> 1000000000 +05\n\nold tool\n`;
+    const id = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], {
+      cwd: legacy,
+      input: commit,
+      encoding: 'utf8',
+    }).trim();
+    git(legacy, 'update-ref', 'refs/heads/main', id);
+    git(legacy, 'symbolic-ref', 'HEAD', 'refs/heads/main');
+    expect((await backupAll([job(legacy)], options))[0].status).toBe('created');
+    const [snapshot] = await listSnapshots(store, 'local/legacy');
+    const target = path.join(work, 'restored-legacy');
+    await restoreSnapshot(store, snapshot, target);
+    expect(refsOf(target)).toBe(refsOf(legacy));
+  });
+
+  test('two runs on one repository and one mirror folder at once: both snapshots are consistent', async () => {
+    const results = await Promise.all([
+      backupAll([job(repository)], { ...options, force: true }),
+      backupAll([job(repository)], { ...options, force: true }),
+    ]);
+    expect(results.map(([result]) => result.status)).toEqual(['created', 'created']);
+    for (const snapshot of await listSnapshots(store, 'local/rich')) {
+      const target = path.join(work, `restored-race-${snapshot.id}`);
+      await restoreSnapshot(store, snapshot, target);
+      expect(refsOf(target)).toBe(refsOf(repository));
+    }
+    expect(
+      fs.readdirSync(options.mirrorRoot, { recursive: true }).filter((f) => String(f).endsWith('.lock')),
+    ).toEqual([]);
+  });
+
+  test('an unreadable newest manifest does not block backups: a new snapshot is written', async () => {
+    const [first] = await backupAll([job(repository)], options);
+    const manifest = path.join(store.location, 'git', 'local', 'rich', first.snapshotId!, 'manifest.json');
+    fs.writeFileSync(manifest, '{ not json');
+    const [second] = await backupAll([job(repository)], options);
+    expect(second.status).toBe('created');
+  });
+
+  test('snapshots of another repository under the same name are not mixed in', async () => {
+    await backupAll([job(repository)], options);
+    const impostor = createRichRepository(path.join(work, 'elsewhere', 'rich'));
+    const [result] = await backupAll([job(impostor)], options);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/holds snapshots of .*\/rich under the name local\/rich/);
+  });
 });

@@ -70,7 +70,7 @@ test('backup twice with a change between, list (text and JSON), restore latest, 
 test.each([
   [
     ['restore', '--to', 'BACKUPS', '--repo', 'local/project', '--target', 'NONEMPTY'],
-    /Input "target": .* is not empty/,
+    /Input "target": .* is not an empty folder/,
   ],
   [
     ['restore', '--to', 'BACKUPS', '--repo', 'local/nothing', '--target', 'NEW'],
@@ -82,23 +82,33 @@ test.each([
   ],
   [['restore', '--to', 'BACKUPS', '--repo', 'local/project'], /Input "target": is required/],
   [['backup', '--to', 'BACKUPS'], /Input "repositories": is empty/],
+  [
+    ['restore', '--to', 'BACKUPS', '--repo', 'local/project', '--target', 'AFILE'],
+    /Input "target": .* is not an empty folder/,
+  ],
   [['frobnicate'], /Input "command": unknown command "frobnicate"/],
   [['list', '--to', 'BACKUPS', '--bogus'], /Input "arguments": Unknown option '--bogus'/],
 ])('%j fails with one clear error', async (args, message) => {
   fs.mkdirSync(path.join(work, 'nonempty'), { recursive: true });
   fs.writeFileSync(path.join(work, 'nonempty', 'file'), 'x');
-  const replaced = args.map((arg) =>
-    arg === 'BACKUPS'
-      ? store
-      : arg === 'NONEMPTY'
-        ? path.join(work, 'nonempty')
-        : arg === 'NEW'
-          ? path.join(work, 'new')
-          : arg,
-  );
+  fs.writeFileSync(path.join(work, 'a-file'), 'x');
+  const places: Record<string, string> = {
+    BACKUPS: store,
+    NONEMPTY: path.join(work, 'nonempty'),
+    AFILE: path.join(work, 'a-file'),
+    NEW: path.join(work, 'new'),
+  };
+  const replaced = args.map((arg) => places[arg] ?? arg);
   const run = await runCli(replaced, env());
   expect(run.exitCode).toBe(1);
   expect(run.errors).toHaveLength(1);
   expect(run.errors[0]).toMatch(message);
   expect(fs.existsSync(path.join(work, 'new'))).toBe(false);
+});
+
+test('a destination with placeholders and a one-word repository name lists without crashing', async () => {
+  const run = await runCli(['list', '--to', path.join(store, '{owner}-{repo}'), '--repo', 'foo'], env());
+  expect(run.errors).toEqual([]);
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout).toContain(`no snapshots in ${path.join(store, 'foo-foo')} for foo`);
 });

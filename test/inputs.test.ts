@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InputError } from '../src/errors.js';
 import { resolveSource } from '../src/git/source.js';
 import { parseList, readBackupSettings } from '../src/inputs.js';
@@ -41,9 +45,19 @@ describe('destination', () => {
     expect(error.message).toMatch(message);
   });
 
-  test('placeholders give per-owner buckets, lower-cased for bucket rules', () => {
-    expect(resolvePlaceholders('s3://{owner}-backups/{repo}', { owner: 'My-Org', repo: 'API' })).toBe(
-      's3://my-org-backups/api',
+  test('placeholders give per-owner buckets: bucket-safe in the bucket, as they are in the prefix', () => {
+    expect(resolvePlaceholders('s3://{owner}-backups/{repo}', { owner: 'My_Org', repo: 'API' })).toBe(
+      's3://my-org-backups/API',
+    );
+    expect(resolvePlaceholders('r2://bk-{repo}/x', { owner: 'octo', repo: '.github' })).toBe(
+      'r2://bk-github/x',
+    );
+    expect(resolvePlaceholders('/srv/{owner}/{repo}', { owner: 'Octo', repo: 'a.b' })).toBe('/srv/Octo/a.b');
+  });
+
+  test('R2 bucket names have no dots', () => {
+    expect(inputErrorOf(() => parseDestination('r2://my.bucket/x')).message).toMatch(
+      /not a valid R2 bucket name/,
     );
   });
 });
@@ -72,6 +86,28 @@ describe('repositories', () => {
     );
   });
 
+  test('owner/name.git, a token as the URL user name, and file URLs with escapes', () => {
+    expect(resolveSource('octo/repo.git', 'https://github.com').url).toBe('https://github.com/octo/repo.git');
+    const tokenAsUser = resolveSource('https://ghp_tokenAsUser123@github.com/o/r.git', 'https://github.com');
+    expect(tokenAsUser.url).toBe('https://github.com/o/r.git');
+    expect(tokenAsUser.urlCredentials).toEqual({ username: 'ghp_tokenAsUser123', password: '' });
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'my repo '));
+    expect(resolveSource(pathToFileURL(folder).href, 'https://github.com').url).toBe(folder);
+  });
+
+  test('two different repositories stored under one name are refused', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'same-name-'));
+    const [a, b] = ['a', 'b'].map((side) => path.join(root, side, 'project'));
+    [a, b].forEach((dir) => fs.mkdirSync(dir, { recursive: true }));
+    const error = inputErrorOf(() =>
+      readBackupSettings(reader({ destination: '/tmp/x', repositories: `${a}\n${b}` }), {}),
+    );
+    expect(error.message).toMatch(/would both be stored as local\/project/);
+    // The same repository twice is simply backed up once.
+    const settings = readBackupSettings(reader({ destination: '/tmp/x', repositories: `${a}\n${a}` }), {});
+    expect(settings.sources).toHaveLength(1);
+  });
+
   test('a line that names nothing is an input error', () => {
     expect(inputErrorOf(() => resolveSource('not a repo', 'https://github.com')).input).toBe('repositories');
   });
@@ -87,12 +123,14 @@ describe('backup settings', () => {
   test('defaults', () => {
     const settings = readBackupSettings(reader(valid), {});
     expect(settings.options).toMatchObject({ force: false, concurrency: 4, cacheMirrors: true, tags: [] });
-    expect(settings.repositories).toEqual(['octo/repo']);
+    expect(settings.sources.map((source) => source.name)).toEqual(['github.com/octo/repo']);
   });
 
   test('the workflow repository is the default', () => {
     expect(
-      readBackupSettings(reader({ destination: '/tmp/x' }), { GITHUB_REPOSITORY: 'o/r' }).repositories,
+      readBackupSettings(reader({ destination: '/tmp/x' }), { GITHUB_REPOSITORY: 'o/r' }).sources.map(
+        (s) => s.spec,
+      ),
     ).toEqual(['o/r']);
   });
 

@@ -21,6 +21,9 @@ export async function backupAction(): Promise<void> {
   for (const failure of failed) log.error(`${failure.repository}: ${failure.error}`);
   if (failed.length > 0) {
     process.exitCode = 1;
-    log.info(`${failed.length} of ${results.length} repositories failed; the others were backed up.`);
+    const others = results.length - failed.length;
+    log.info(
+      `${failed.length} of ${results.length} failed${others ? `; the other ${others} were backed up` : ''}.`,
+    );
   }
 }

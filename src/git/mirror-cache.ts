@@ -1,5 +1,6 @@
 import * as cache from '@actions/cache';
 import { createHash } from 'node:crypto';
+import { errorMessage } from '../errors.js';
 import * as log from '../log.js';
 import type { RefState } from './mirror.js';
 import type { Source } from './source.js';
@@ -25,7 +26,7 @@ export async function restoreMirror(source: Source, dir: string): Promise<string
     return await cache.restoreCache([dir], `${prefix}latest`, [prefix]);
   } catch (error) {
     // A cache miss or outage only costs a full clone.
-    log.warning(`mirror cache not restored for ${source.spec}: ${(error as Error).message}`);
+    log.warning(`mirror cache not restored for ${source.spec}: ${errorMessage(error)}`);
     return undefined;
   }
 }
@@ -44,6 +45,6 @@ export async function saveMirror(
   try {
     await cache.saveCache([dir], key);
   } catch (error) {
-    log.warning(`mirror cache not saved for ${source.spec}: ${(error as Error).message}`);
+    log.warning(`mirror cache not saved for ${source.spec}: ${errorMessage(error)}`);
   }
 }

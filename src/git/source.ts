@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 import { addSecret } from '../secrets.js';
 
@@ -27,7 +28,8 @@ export function resolveSource(spec: string, serverUrl: string): Source {
   if (scp) return named(trimmed, trimmed, scp[1], scp[2]);
   if (OWNER_NAME.test(trimmed) && !existsSync(trimmed)) {
     const host = new URL(serverUrl).host;
-    return named(trimmed, `${serverUrl.replace(/\/+$/, '')}/${trimmed}.git`, host, trimmed);
+    const ownerName = trimmed.replace(/\.git$/, '');
+    return named(trimmed, `${serverUrl.replace(/\/+$/, '')}/${ownerName}.git`, host, ownerName);
   }
   if (existsSync(trimmed)) {
     const full = path.resolve(trimmed);
@@ -40,21 +42,39 @@ export function resolveSource(spec: string, serverUrl: string): Source {
 }
 
 function fromUrl(spec: string): Source {
-  const url = new URL(spec);
-  if (url.protocol === 'file:') return named(spec, url.pathname, 'local', path.basename(url.pathname));
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new InputError('repositories', `"${spec}" is not a valid URL. Fix or remove that line.`);
+  }
+  if (url.protocol === 'file:') {
+    const file = localPath(url);
+    return named(spec, file, 'local', path.basename(file));
+  }
+  // Credentials in the URL (https://user:token@host/..., or a token as the user name) are taken out
+  // of it and sent as a header, so they never reach a log, a manifest or the mirror's .git/config.
   let urlCredentials: Source['urlCredentials'];
-  if (url.password) {
+  if (url.username || url.password) {
     urlCredentials = {
       username: decodeURIComponent(url.username),
       password: decodeURIComponent(url.password),
     };
-    addSecret(url.password);
-    addSecret(urlCredentials.password);
+    if (url.password) [url.password, urlCredentials.password].forEach(addSecret);
+    else [url.username, urlCredentials.username].forEach(addSecret);
     url.username = '';
     url.password = '';
   }
-  const source = named(spec, url.toString(), url.host, url.pathname);
-  return { ...source, spec: url.toString(), urlCredentials };
+  const clean = url.toString();
+  return { ...named(clean, clean, url.host, url.pathname), urlCredentials };
+}
+
+function localPath(url: URL): string {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    throw new InputError('repositories', `"${url}" is not a local file URL: write file:///absolute/path.`);
+  }
 }
 
 function named(spec: string, url: string, host: string, repoPath: string): Source {

@@ -20,17 +20,17 @@ export function backupSummary(results: RepositoryResult[]): string {
   const created = results.filter((result) => result.status === 'created').length;
   const bytes = results.reduce((sum, result) => sum + result.bytes, 0);
   const headline = failed
-    ? `❌ Backup: ${failed} of ${results.length} repositories failed`
-    : `✅ Backup: ${results.length} repositories safe, ${created} new snapshots, ${formatBytes(bytes)} uploaded`;
+    ? `❌ Backup: ${failed} of ${results.length} ${plural(results.length, 'repository', 'repositories')} failed`
+    : `✅ Backup: ${results.length} ${plural(results.length, 'repository', 'repositories')} safe, ${created} new, ${formatBytes(bytes)} uploaded`;
   const rows = results.map((result) =>
     [
-      result.repository,
+      cell(result.repository),
       STATUS[result.status],
       result.snapshotId ? `\`${result.snapshotId}\`` : '',
       formatBytes(result.bytes),
       String(result.refs),
       `${(result.durationMs / 1000).toFixed(1)} s`,
-      (result.error ?? '').replace(/\|/g, '\\|'),
+      cell(result.error ?? ''),
     ].join(' | '),
   );
   return redact(
@@ -43,4 +43,13 @@ export function backupSummary(results: RepositoryResult[]): string {
       '',
     ].join('\n'),
   );
+}
+
+/** Table cells hold user text: a `|` would split the cell, a newline the row. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function plural(count: number, one: string, many: string): string {
+  return count === 1 ? one : many;
 }

@@ -74,6 +74,14 @@ export function parseManifest(text: string, where: string): Manifest {
   if (!SNAPSHOT_ID.test(value.id) || typeof value.git?.refs !== 'object' || !Array.isArray(value.parts)) {
     throw new Error(`${where} is incomplete (id, git.refs or parts missing)`);
   }
+  const head = value.git.head;
+  if (
+    (head !== null && !/^refs\/\S+$/.test(String(head))) ||
+    typeof value.url !== 'string' ||
+    value.url.startsWith('-')
+  ) {
+    throw new Error(`${where} has an invalid git.head or url`);
+  }
   for (const part of value.parts) {
     if (!/^[A-Za-z0-9._-]+$/.test(part.name) || part.name.startsWith('.')) {
       throw new Error(`${where} names an unsafe part "${part.name}"`);

@@ -27,6 +27,7 @@ const PLACEHOLDER = /\{([^}]*)\}/g;
 const KNOWN_PLACEHOLDERS = ['owner', 'repo'];
 // S3's bucket naming rules (R2 and B2 are stricter subsets in practice).
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const R2_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** Validates a destination template once, before any work, with sample placeholder values. */
 export function validateDestination(template: string): void {
@@ -44,15 +45,40 @@ export function validateDestination(template: string): void {
   parseDestination(resolvePlaceholders(template, { owner: 'owner', repo: 'repo' }));
 }
 
+/**
+ * Fills in {owner} and {repo}. In a bucket name they are made bucket-safe (lower case, runs of other
+ * characters as one hyphen: `octo/.github` gives `github`); in the prefix they are kept as they are.
+ */
 export function resolvePlaceholders(template: string, values: PlaceholderValues): string {
-  // Repository names may hold capitals and dots; bucket names may not, so lower-case for buckets.
-  return template.replace(PLACEHOLDER, (_, name: keyof PlaceholderValues) => values[name].toLowerCase());
+  const fill = (text: string, transform: (value: string) => string) =>
+    text.replace(PLACEHOLDER, (_, name: keyof PlaceholderValues) => transform(values[name]));
+  const scheme = /^(s3|r2):\/\//i.exec(template)?.[0];
+  if (!scheme) return fill(template, (value) => value);
+  const rest = template.slice(scheme.length);
+  const slash = rest.includes('/') ? rest.indexOf('/') : rest.length;
+  return scheme + fill(rest.slice(0, slash), bucketSafe) + fill(rest.slice(slash), (value) => value);
+}
+
+function bucketSafe(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 export function parseDestination(destination: string): Destination {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(destination)?.[1]?.toLowerCase();
   if (!scheme) return { kind: 'local', path: path.resolve(destination) };
-  if (scheme === 'file') return { kind: 'local', path: fileURLToPath(destination) };
+  if (scheme === 'file') {
+    try {
+      return { kind: 'local', path: fileURLToPath(destination) };
+    } catch {
+      throw new InputError(
+        'destination',
+        `"${destination}" is not a local file URL: write file:///absolute/path.`,
+      );
+    }
+  }
   if (scheme !== 's3' && scheme !== 'r2') {
     throw new InputError(
       'destination',
@@ -68,6 +94,12 @@ export function parseDestination(destination: string): Destination {
     throw new InputError(
       'destination',
       `no bucket in "${destination}". Write ${scheme}://<bucket>/<prefix>.`,
+    );
+  }
+  if (scheme === 'r2' && !R2_BUCKET_NAME.test(bucket)) {
+    throw new InputError(
+      'destination',
+      `"${bucket}" is not a valid R2 bucket name: use 3-63 lower-case letters, digits and hyphens.`,
     );
   }
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) {

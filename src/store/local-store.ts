@@ -40,6 +40,7 @@ export class LocalStore implements Store {
     await fs.mkdir(path.dirname(file), { recursive: true });
     try {
       await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
+      await syncToDisk(temp);
       await fs.rename(temp, file);
     } catch (error) {
       await fs.rm(temp, { force: true });
@@ -53,6 +54,7 @@ export class LocalStore implements Store {
     await fs.mkdir(path.dirname(file), { recursive: true });
     try {
       await fs.writeFile(temp, body, { flag: 'wx' });
+      await syncToDisk(temp);
       // link() fails with EEXIST instead of replacing: an atomic "create if absent" with full content.
       await fs.link(temp, file);
       return true;
@@ -97,6 +99,19 @@ export class LocalStore implements Store {
       throw new Error(`refusing key outside the store: ${key}`);
     }
     return resolved;
+  }
+}
+
+/**
+ * Parts reach the disk before their manifest is linked: after a power loss, a manifest must never
+ * stand beside a truncated part.
+ */
+async function syncToDisk(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

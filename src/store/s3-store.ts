@@ -47,6 +47,8 @@ export class S3Store implements Store {
       endpoint: settings.endpoint,
       forcePathStyle: settings.forcePathStyle,
       credentials: settings.credentials,
+      // A bucket in another region than `region` answers 301; follow it rather than fail.
+      followRegionRedirects: true,
       // Bounded retries (with the SDK's backoff) and timeouts, so a dead endpoint fails instead of hanging.
       maxAttempts: 5,
       requestHandler: new NodeHttpHandler({ connectionTimeout: 10_000, requestTimeout: 120_000 }),
@@ -102,7 +104,8 @@ export class S3Store implements Store {
       );
       return true;
     } catch (error) {
-      if (statusOf(error) === 412) return false;
+      // 412: it exists. 409 (AWS): another conditional write to the key is in flight; it wins.
+      if (statusOf(error) === 412 || statusOf(error) === 409) return false;
       throw this.explain(error);
     }
   }
@@ -149,12 +152,17 @@ export class S3Store implements Store {
   async delete(keys: string[]): Promise<void> {
     for (let start = 0; start < keys.length; start += DELETE_BATCH) {
       const batch = keys.slice(start, start + DELETE_BATCH);
-      const response = await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.settings.bucket,
-          Delete: { Objects: batch.map((key) => ({ Key: this.keyOf(key) })), Quiet: true },
-        }),
-      );
+      let response;
+      try {
+        response = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.settings.bucket,
+            Delete: { Objects: batch.map((key) => ({ Key: this.keyOf(key) })), Quiet: true },
+          }),
+        );
+      } catch (error) {
+        throw this.explain(error);
+      }
       const failed = response.Errors ?? [];
       if (failed.length > 0) {
         throw new Error(

@@ -77,6 +77,16 @@ function backup(inputs: Record<string, string>, env: Record<string, string> = {}
   );
 }
 
+/** How the git server's host appears in stored names (`127.0.0.1_<port>`). */
+const storedHost = () => new URL(gitServer.url).host.replace(':', '_');
+
+/** Disaster recovery from the terminal: the bundled CLI restores from the bucket. */
+function restoreWithCli(prefix: string, repository: string, target: string) {
+  const host = storedHost();
+  const args = ['restore', '--to', `s3://backups/${prefix}`, '--endpoint', s3.endpoint, '--target', target];
+  return runCli([...args, '--repo', `${host}/${repository}`], storageEnv());
+}
+
 async function keys(bucket: string, prefix = ''): Promise<string[]> {
   const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   return (page.Contents ?? []).map((object) => object.Key!).sort();
@@ -107,7 +117,7 @@ test('backs up several repositories over HTTP with a token, then restores one fr
   expect(Number(run.outputs['bytes-uploaded'])).toBeGreaterThan(2 * 3 * 1024 * 1024);
   expect(run.summary).toContain('| octo/rich | ✅ new snapshot |');
 
-  const host = new URL(gitServer.url).host.replace(':', '_');
+  const host = storedHost();
   const stored = await keys('backups', 'github/');
   expect(stored).toEqual(
     expect.arrayContaining([
@@ -132,20 +142,7 @@ test('backs up several repositories over HTTP with a token, then restores one fr
 
   // Disaster recovery from the terminal: restore from the bucket, compare with the source.
   const target = path.join(work, 'restored-from-s3');
-  const restore = await runCli(
-    [
-      'restore',
-      '--to',
-      's3://backups/github',
-      '--endpoint',
-      s3.endpoint,
-      '--repo',
-      `${host}/octo/rich`,
-      '--target',
-      target,
-    ],
-    storageEnv(),
-  );
+  const restore = await restoreWithCli('github', 'octo/rich', target);
   expect(restore.errors).toEqual([]);
   expect(restore.exitCode).toBe(0);
   const source = path.join(work, 'served', 'octo', 'rich.git');
@@ -167,22 +164,8 @@ test('a bundle of several multipart parts backs up and restores byte for byte', 
   const run = await backup({ destination: 's3://backups/large', repositories: 'octo/large' });
   expect(run.errors).toEqual([]);
   expect(Number(run.outputs['bytes-uploaded'])).toBeGreaterThan(40 * 1024 * 1024);
-  const host = new URL(gitServer.url).host.replace(':', '_');
   const target = path.join(work, 'restored-large');
-  const restore = await runCli(
-    [
-      'restore',
-      '--to',
-      's3://backups/large',
-      '--endpoint',
-      s3.endpoint,
-      '--repo',
-      `${host}/octo/large`,
-      '--target',
-      target,
-    ],
-    storageEnv(),
-  );
+  const restore = await restoreWithCli('large', 'octo/large', target);
   expect(restore.errors).toEqual([]);
   expect(objectsOf(target)).toBe(objectsOf(path.join(work, 'served', 'octo', 'large.git')));
 });

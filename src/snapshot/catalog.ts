@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { readAll } from '../store/store.js';
 import { MANIFEST_NAME, type Manifest, parseManifest, SNAPSHOT_ID, sourcePrefix } from './manifest.js';
@@ -8,6 +9,9 @@ export interface SnapshotRef {
   id: string;
   manifestKey: string;
 }
+
+/** Far above any real manifest (a million refs), far below what would exhaust memory. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
 const MANIFEST_KEY = new RegExp(`^git/(.+)/(${SNAPSHOT_ID.source.slice(1, -1)})/${MANIFEST_NAME}$`);
 
@@ -26,8 +30,14 @@ export async function listSnapshots(store: Store, source?: string): Promise<Snap
 }
 
 export async function readManifest(store: Store, snapshot: SnapshotRef): Promise<Manifest> {
-  const text = (await readAll(await store.download(snapshot.manifestKey))).toString('utf8');
-  const manifest = parseManifest(text, `manifest of ${snapshot.source} ${snapshot.id}`);
+  const where = `manifest of ${snapshot.source} ${snapshot.id}`;
+  let text: string;
+  try {
+    text = (await readAll(await store.download(snapshot.manifestKey), MAX_MANIFEST_BYTES)).toString('utf8');
+  } catch (error) {
+    throw new Error(`${where} cannot be read: ${errorMessage(error)}`, { cause: error });
+  }
+  const manifest = parseManifest(text, where);
   if (manifest.id !== snapshot.id || manifest.source !== snapshot.source) {
     throw new Error(
       `manifest of ${snapshot.source} ${snapshot.id} names another snapshot (${manifest.source} ${manifest.id})`,

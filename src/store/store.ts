@@ -25,8 +25,17 @@ export interface Store {
   delete(keys: string[]): Promise<void>;
 }
 
-export async function readAll(stream: Readable): Promise<Buffer> {
+/** Reads a small object whole; more than `limit` bytes is an error, not an out-of-memory crash. */
+export async function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      stream.destroy();
+      throw new Error(`more than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks);
 }

@@ -7,11 +7,11 @@ import { restoreMirror, saveMirror } from './git/mirror-cache.js';
 import type { Source } from './git/source.js';
 import * as log from './log.js';
 import { redact } from './secrets.js';
-import { idTime, listSnapshots, readManifest, type SnapshotRef } from './snapshot/catalog.js';
+import { idTime, listSnapshots, readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
 import {
   FORMAT_VERSION,
-  type Manifest,
+  type GitManifest,
   MANIFEST_NAME,
   newSnapshotId,
   type Part,
@@ -97,7 +97,7 @@ async function backupWithMirror(
     if (options.cacheMirrors && refCount > 0) await saveMirror(source, mirror, state, cachedKey);
   };
 
-  const newest = (await listSnapshots(store, source.name))[0];
+  const newest = (await listSnapshots(store, 'git', source.name))[0];
   const previous = newest && (await readPrevious(store, newest, source));
   if (previous && !options.force && sameRefs(previous.git, state)) {
     log.info(`${source.spec}: unchanged since snapshot ${newest.id}; nothing uploaded`);
@@ -109,11 +109,11 @@ async function backupWithMirror(
   const clock = (options.now ?? (() => new Date()))().getTime();
   const now = new Date(newest ? Math.max(clock, idTime(newest.id) + 1) : clock);
   const id = newSnapshotId(now);
-  const folder = snapshotPrefix(source.name, id);
+  const folder = snapshotPrefix('git', source.name, id);
   const parts: Part[] = [];
   if (refCount > 0) parts.push(await uploadBundle(store, `${folder}repo.bundle`, mirror));
 
-  const manifest: Manifest = {
+  const manifest: GitManifest = {
     format: 'backup-action-snapshot',
     formatVersion: FORMAT_VERSION,
     id,
@@ -147,10 +147,10 @@ async function readPrevious(
   store: Store,
   newest: SnapshotRef,
   source: Source,
-): Promise<Manifest | undefined> {
-  let previous: Manifest;
+): Promise<GitManifest | undefined> {
+  let previous: GitManifest;
   try {
-    previous = await readManifest(store, newest);
+    previous = await readGitManifest(store, newest);
   } catch (error) {
     log.warning(
       `${source.spec}: newest snapshot ${newest.id} is unreadable (${errorMessage(error)}); writing a new one`,

@@ -12,6 +12,7 @@ import {
 import { formatBytes } from './report/backup-summary.js';
 import { restoreSnapshot } from './restore.js';
 import { listSnapshots, readManifest, selectSnapshot, type SnapshotRef } from './snapshot/catalog.js';
+import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
 import {
   openStore,
   parseDestination,
@@ -149,29 +150,50 @@ async function openFor(read: InputReader, repository?: string): Promise<{ store:
 }
 
 /** Snapshots of the first name that has any (all snapshots when no name is given), newest first. */
-async function findSnapshots(store: Store, names: string[]): Promise<SnapshotRef[]> {
-  if (names.length === 0) return listSnapshots(store);
+async function findSnapshots(store: Store, names: string[], kinds: SnapshotKind[]): Promise<SnapshotRef[]> {
+  if (names.length === 0) return (await Promise.all(kinds.map((kind) => listSnapshots(store, kind)))).flat();
   for (const name of names) {
-    const snapshots = await listSnapshots(store, name);
-    if (snapshots.length > 0) return snapshots;
+    for (const kind of kinds) {
+      const snapshots = await listSnapshots(store, kind, name);
+      if (snapshots.length > 0) return snapshots;
+    }
   }
   return [];
+}
+
+/** One line of `list`: a repository snapshot has refs, a file snapshot files. */
+interface ListRow {
+  kind: SnapshotKind;
+  repository: string;
+  id: string;
+  createdAt: string;
+  size: number;
+  refs?: number;
+  empty?: boolean;
+  files?: number;
+  tags: string[];
 }
 
 async function listCommand(read: InputReader, values: Values): Promise<number> {
   const repository = read('repositories') || undefined;
   const { store, names } = await openFor(read, repository);
-  const snapshots = await findSnapshots(store, names);
-  const rows = [];
+  const snapshots = await findSnapshots(store, names, SNAPSHOT_KINDS);
+  // Grouped by repository (or snapshot name), newest first within each.
+  snapshots.sort(
+    (a, b) => a.kind.localeCompare(b.kind) || a.source.localeCompare(b.source) || b.id.localeCompare(a.id),
+  );
+  const rows: ListRow[] = [];
   for (const snapshot of snapshots) {
     const manifest = await readManifest(store, snapshot);
     rows.push({
+      kind: manifest.kind,
       repository: manifest.source,
       id: manifest.id,
       createdAt: manifest.createdAt,
       size: manifest.size,
-      refs: Object.keys(manifest.git.refs).length,
-      empty: manifest.git.empty,
+      ...(manifest.kind === 'git'
+        ? { refs: Object.keys(manifest.git.refs).length, empty: manifest.git.empty }
+        : { files: manifest.files.count }),
       tags: manifest.tags,
     });
   }
@@ -183,11 +205,12 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
     console.log(`no snapshots in ${store.location}${repository ? ` for ${repository}` : ''}`);
   let current = '';
   for (const row of rows) {
-    if (row.repository !== current) console.log(`${(current = row.repository)}`);
+    if (row.repository !== current)
+      console.log(`${(current = row.repository)}${row.kind === 'files' ? ' (files)' : ''}`);
+    const what =
+      row.kind === 'git' ? `${row.refs} refs${row.empty ? ' (empty repository)' : ''}` : `${row.files} files`;
     const tags = row.tags.length ? `  tags: ${row.tags.join(',')}` : '';
-    console.log(
-      `  ${row.id}  ${row.createdAt}  ${formatBytes(row.size).padStart(10)}  ${row.refs} refs${row.empty ? ' (empty repository)' : ''}${tags}`,
-    );
+    console.log(`  ${row.id}  ${row.createdAt}  ${formatBytes(row.size).padStart(10)}  ${what}${tags}`);
   }
   return 0;
 }
@@ -203,7 +226,7 @@ async function restoreCommand(read: InputReader, values: Values): Promise<number
   }
   const { store, names } = await openFor(read, repository);
   const selector = values.snapshot || 'latest';
-  const snapshot = selectSnapshot(await findSnapshots(store, names), selector, at);
+  const snapshot = selectSnapshot(await findSnapshots(store, names, ['git']), selector, at);
   if (!snapshot) {
     throw new InputError(
       'snapshot',

@@ -5,13 +5,13 @@ import { pipeline } from 'node:stream/promises';
 import { InputError } from './errors.js';
 import { configEnvironment, git } from './git/git.js';
 import { readRefs } from './git/mirror.js';
-import { type SnapshotRef, readManifest } from './snapshot/catalog.js';
+import { readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
-import { type Manifest, type Part, snapshotPrefix } from './snapshot/manifest.js';
+import { type GitManifest, type Part, snapshotPrefix } from './snapshot/manifest.js';
 import type { Store } from './store/store.js';
 
 export interface RestoreResult {
-  manifest: Manifest;
+  manifest: GitManifest;
   target: string;
   refs: number;
 }
@@ -25,7 +25,7 @@ export async function restoreSnapshot(
   snapshot: SnapshotRef,
   target: string,
 ): Promise<RestoreResult> {
-  const manifest = await readManifest(store, snapshot);
+  const manifest = await readGitManifest(store, snapshot);
   target = path.resolve(target);
   await checkTarget(target);
   // Everything happens in a staging folder beside the target; only a proven repository is moved there.
@@ -107,7 +107,7 @@ async function downloadVerified(
       `part ${part.name} of ${snapshot.source} ${snapshot.id} is corrupt: expected ${part.size} bytes with ` +
         `sha256 ${part.sha256}, ${found}`,
     );
-  const key = `${snapshotPrefix(snapshot.source, snapshot.id)}${part.name}`;
+  const key = `${snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)}${part.name}`;
   try {
     await pipeline(await store.download(key), hashing, createWriteStream(file));
   } catch (error) {

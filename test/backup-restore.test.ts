@@ -5,7 +5,7 @@ import { backupAll, type BackupOptions } from '../src/backup.js';
 import { resolveSource } from '../src/git/source.js';
 import { restoreSnapshot } from '../src/restore.js';
 import { addSecret } from '../src/secrets.js';
-import { listSnapshots, readManifest } from '../src/snapshot/catalog.js';
+import { listSnapshots, readGitManifest } from '../src/snapshot/catalog.js';
 import { LocalStore } from '../src/store/local-store.js';
 import {
   commitFile,
@@ -50,8 +50,8 @@ test('back up, restore: same refs, same objects, HEAD kept, fsck clean', async (
   expect(result).toMatchObject({ status: 'created', refs: 5 });
   expect(result.bytes).toBeGreaterThan(3 * 1024 * 1024);
 
-  const [snapshot] = await listSnapshots(store, 'local/rich');
-  const manifest = await readManifest(store, snapshot);
+  const [snapshot] = await listSnapshots(store, 'git', 'local/rich');
+  const manifest = await readGitManifest(store, snapshot);
   expect(manifest).toMatchObject({
     id: result.snapshotId,
     tags: ['nightly'],
@@ -93,12 +93,12 @@ test('unchanged refs upload nothing; a new commit or force makes a new snapshot'
   git(copy, 'checkout', '--quiet', '-b', 'new-default');
   const fourth = await backupAll([job(copy)], options);
   expect(fourth[0].status).toBe('created');
-  const [newest] = await listSnapshots(store, 'local/changing');
-  expect((await readManifest(store, newest)).git.head).toBe('refs/heads/new-default');
+  const [newest] = await listSnapshots(store, 'git', 'local/changing');
+  expect((await readGitManifest(store, newest)).git.head).toBe('refs/heads/new-default');
 
   const forced = await backupAll([job(copy)], { ...options, force: true });
   expect(forced[0].status).toBe('created');
-  expect((await listSnapshots(store, 'local/changing')).map((s) => s.id)).toEqual([
+  expect((await listSnapshots(store, 'git', 'local/changing')).map((s) => s.id)).toEqual([
     forced[0].snapshotId,
     fourth[0].snapshotId,
     third[0].snapshotId,
@@ -110,8 +110,8 @@ test('a repository without commits is backed up and restores as an empty reposit
   const empty = createEmptyRepository(path.join(work, 'empty'));
   const [result] = await backupAll([job(empty)], options);
   expect(result).toMatchObject({ status: 'created', refs: 0 });
-  const [snapshot] = await listSnapshots(store, 'local/empty');
-  const manifest = await readManifest(store, snapshot);
+  const [snapshot] = await listSnapshots(store, 'git', 'local/empty');
+  const manifest = await readGitManifest(store, snapshot);
   expect(manifest.git.empty).toBe(true);
   expect(manifest.parts).toEqual([]);
 
@@ -129,7 +129,7 @@ test('one failing repository does not stop the others', async () => {
   const results = await backupAll(jobs, options);
   expect(results.map((r) => r.status)).toEqual(['created', 'failed']);
   expect(results[1].error).toMatch(/repository was not found|cannot (read|fetch)/);
-  expect(await listSnapshots(store, 'local/missing-but-exists-at-parse')).toEqual([]);
+  expect(await listSnapshots(store, 'git', 'local/missing-but-exists-at-parse')).toEqual([]);
 });
 
 test('a corrupt part is refused on restore and nothing is left at the target', async () => {
@@ -138,7 +138,7 @@ test('a corrupt part is refused on restore and nothing is left at the target', a
   const bytes = fs.readFileSync(bundle);
   bytes[bytes.length - 100] ^= 0xff;
   fs.writeFileSync(bundle, bytes);
-  const [snapshot] = await listSnapshots(store, 'local/rich');
+  const [snapshot] = await listSnapshots(store, 'git', 'local/rich');
   const target = path.join(work, 'restored-corrupt');
   await expect(restoreSnapshot(store, snapshot, target)).rejects.toThrow(/repo.bundle .* is corrupt/);
   expect(fs.existsSync(target)).toBe(false);
@@ -147,7 +147,7 @@ test('a corrupt part is refused on restore and nothing is left at the target', a
 test('a snapshot without manifest (interrupted run) is not listed', async () => {
   const [result] = await backupAll([job(repository)], options);
   fs.rmSync(path.join(store.location, 'git', 'local', 'rich', result.snapshotId!, 'manifest.json'));
-  expect(await listSnapshots(store, 'local/rich')).toEqual([]);
+  expect(await listSnapshots(store, 'git', 'local/rich')).toEqual([]);
   // And the next run writes a complete snapshot rather than trusting the orphan.
   expect((await backupAll([job(repository)], options))[0].status).toBe('created');
 });
@@ -156,8 +156,8 @@ describe('hardening', () => {
   test('a short secret that occurs in a ref name does not corrupt the manifest', async () => {
     addSecret('nested'); // occurs in refs/heads/feature/deep/nested-name
     const [result] = await backupAll([job(repository)], options);
-    const [snapshot] = await listSnapshots(store, 'local/rich');
-    expect(Object.keys((await readManifest(store, snapshot)).git.refs)).toContain(
+    const [snapshot] = await listSnapshots(store, 'git', 'local/rich');
+    expect(Object.keys((await readGitManifest(store, snapshot)).git.refs)).toContain(
       'refs/heads/feature/deep/nested-name',
     );
     await restoreSnapshot(store, snapshot, path.join(work, `restored-secret-${result.snapshotId}`));
@@ -176,8 +176,8 @@ describe('hardening', () => {
     } finally {
       delete process.env.GIT_DIR;
     }
-    const [snapshot] = await listSnapshots(store, 'local/other-source');
-    expect((await readManifest(store, snapshot)).git.refs).toEqual(
+    const [snapshot] = await listSnapshots(store, 'git', 'local/other-source');
+    expect((await readGitManifest(store, snapshot)).git.refs).toEqual(
       Object.fromEntries(
         refsOf(repository)
           .trim()
@@ -194,7 +194,7 @@ describe('hardening', () => {
     const [result] = await backupAll([job(shallow)], options);
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/Input "repositories": .* is a shallow clone.*fetch-depth: 0/);
-    expect(await listSnapshots(store, 'local/shallow')).toEqual([]);
+    expect(await listSnapshots(store, 'git', 'local/shallow')).toEqual([]);
   });
 
   test('history with legacy format errors (a "+05" timezone) backs up and restores', async () => {
@@ -210,7 +210,7 @@ describe('hardening', () => {
     git(legacy, 'update-ref', 'refs/heads/main', id);
     git(legacy, 'symbolic-ref', 'HEAD', 'refs/heads/main');
     expect((await backupAll([job(legacy)], options))[0].status).toBe('created');
-    const [snapshot] = await listSnapshots(store, 'local/legacy');
+    const [snapshot] = await listSnapshots(store, 'git', 'local/legacy');
     const target = path.join(work, 'restored-legacy');
     await restoreSnapshot(store, snapshot, target);
     expect(refsOf(target)).toBe(refsOf(legacy));
@@ -222,7 +222,7 @@ describe('hardening', () => {
       backupAll([job(repository)], { ...options, force: true }),
     ]);
     expect(results.map(([result]) => result.status)).toEqual(['created', 'created']);
-    for (const snapshot of await listSnapshots(store, 'local/rich')) {
+    for (const snapshot of await listSnapshots(store, 'git', 'local/rich')) {
       const target = path.join(work, `restored-race-${snapshot.id}`);
       await restoreSnapshot(store, snapshot, target);
       expect(refsOf(target)).toBe(refsOf(repository));

@@ -58,6 +58,7 @@ test('latest, by id, and newest at or before a time', () => {
     '20261102T000000.000Z-00000002',
     '20261101T000000.000Z-00000001',
   ].map((id) => ({
+    kind: 'git' as const,
     source: 's',
     id,
     manifestKey: `git/s/${id}/manifest.json`,

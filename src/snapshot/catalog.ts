@@ -1,10 +1,20 @@
 import { errorMessage } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { readAll } from '../store/store.js';
-import { MANIFEST_NAME, type Manifest, parseManifest, SNAPSHOT_ID, sourcePrefix } from './manifest.js';
+import {
+  type GitManifest,
+  MANIFEST_NAME,
+  type Manifest,
+  parseManifest,
+  SNAPSHOT_ID,
+  SNAPSHOT_KINDS,
+  type SnapshotKind,
+  sourcePrefix,
+} from './manifest.js';
 
 /** A complete snapshot: one whose manifest exists. */
 export interface SnapshotRef {
+  kind: SnapshotKind;
   source: string;
   id: string;
   manifestKey: string;
@@ -13,18 +23,29 @@ export interface SnapshotRef {
 /** Far above any real manifest (a million refs), far below what would exhaust memory. */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
-const MANIFEST_KEY = new RegExp(`^git/(.+)/(${SNAPSHOT_ID.source.slice(1, -1)})/${MANIFEST_NAME}$`);
+const MANIFEST_KEY = new RegExp(
+  `^(${SNAPSHOT_KINDS.join('|')})/(.+)/(${SNAPSHOT_ID.source.slice(1, -1)})/${MANIFEST_NAME}$`,
+);
 
 /**
- * Lists complete snapshots, newest first. With a source, only that source's prefix is listed, so
- * finding one repository's snapshots does not read the whole bucket.
+ * Lists complete snapshots, newest first: of one kind and source (listing only that prefix, so finding
+ * one repository's snapshots does not read the whole bucket), of one kind, or all.
  */
-export async function listSnapshots(store: Store, source?: string): Promise<SnapshotRef[]> {
+export async function listSnapshots(
+  store: Store,
+  kind?: SnapshotKind,
+  source?: string,
+): Promise<SnapshotRef[]> {
+  const prefixes = kind
+    ? [source ? sourcePrefix(kind, source) : `${kind}/`]
+    : SNAPSHOT_KINDS.map((k) => `${k}/`);
   const found: SnapshotRef[] = [];
-  for await (const object of store.list(source ? sourcePrefix(source) : 'git/')) {
-    const match = MANIFEST_KEY.exec(object.key);
-    if (!match || (source && match[1] !== source)) continue;
-    found.push({ source: match[1], id: match[2], manifestKey: object.key });
+  for (const prefix of prefixes) {
+    for await (const object of store.list(prefix)) {
+      const match = MANIFEST_KEY.exec(object.key);
+      if (!match || (source && match[2] !== source)) continue;
+      found.push({ kind: match[1] as SnapshotKind, source: match[2], id: match[3], manifestKey: object.key });
+    }
   }
   return found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
@@ -38,11 +59,18 @@ export async function readManifest(store: Store, snapshot: SnapshotRef): Promise
     throw new Error(`${where} cannot be read: ${errorMessage(error)}`, { cause: error });
   }
   const manifest = parseManifest(text, where);
-  if (manifest.id !== snapshot.id || manifest.source !== snapshot.source) {
+  if (manifest.id !== snapshot.id || manifest.source !== snapshot.source || manifest.kind !== snapshot.kind) {
     throw new Error(
       `manifest of ${snapshot.source} ${snapshot.id} names another snapshot (${manifest.source} ${manifest.id})`,
     );
   }
+  return manifest;
+}
+
+export async function readGitManifest(store: Store, snapshot: SnapshotRef): Promise<GitManifest> {
+  const manifest = await readManifest(store, snapshot);
+  if (manifest.kind !== 'git')
+    throw new Error(`${snapshot.source} ${snapshot.id} is not a repository snapshot`);
   return manifest;
 }
 

@@ -15,27 +15,41 @@ export function newSnapshotId(now: Date): string {
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
+/** What a snapshot holds: a git repository (`git/`) or files from a workflow (`files/`). */
+export type SnapshotKind = 'git' | 'files';
+export const SNAPSHOT_KINDS: SnapshotKind[] = ['git', 'files'];
+
 export interface Part {
   /** File name inside the snapshot's folder. */
   name: string;
-  /** `git-bundle` (a `git bundle` v2/v3 file of every ref). */
-  type: 'git-bundle';
+  /** `git-bundle` (a `git bundle` v2/v3 file of every ref) or `tar` (a POSIX tar of the files). */
+  type: 'git-bundle' | 'tar';
+  /** How the part was compressed before storing (absent: not compressed). */
+  compression?: 'zstd' | 'gzip' | 'none';
+  /** Size and SHA-256 of the stored bytes (after compression and encryption). */
   size: number;
   sha256: string;
 }
 
-export interface Manifest {
+interface ManifestBase {
   format: 'backup-action-snapshot';
   formatVersion: number;
   id: string;
-  kind: 'git';
-  /** Store name of the repository, e.g. `github.com/owner/repo`. */
+  kind: SnapshotKind;
+  /** Store name of the repository (`github.com/owner/repo`) or of the file snapshot series. */
   source: string;
-  /** Where it was cloned from, without credentials. */
-  url: string;
   createdAt: string;
   tool: { name: string; version: string };
   tags: string[];
+  parts: Part[];
+  /** Sum of the parts' sizes. */
+  size: number;
+}
+
+export interface GitManifest extends ManifestBase {
+  kind: 'git';
+  /** Where it was cloned from, without credentials. */
+  url: string;
   git: {
     /** True for a repository without any ref: no parts, restore gives an empty repository. */
     empty: boolean;
@@ -43,18 +57,26 @@ export interface Manifest {
     head: string | null;
     refs: Record<string, string>;
   };
-  parts: Part[];
-  /** Sum of the parts' sizes. */
-  size: number;
 }
 
-/** Key of a snapshot's folder for one source: `git/<source>/<id>/`. */
-export function snapshotPrefix(source: string, id: string): string {
-  return `${sourcePrefix(source)}${id}/`;
+export interface FilesManifest extends ManifestBase {
+  kind: 'files';
+  files: {
+    /** Entries in the archive (files, folders, links) and the sum of the files' sizes. */
+    count: number;
+    bytes: number;
+  };
 }
 
-export function sourcePrefix(source: string): string {
-  return `git/${source}/`;
+export type Manifest = GitManifest | FilesManifest;
+
+/** Key of a snapshot's folder: `<kind>/<source>/<id>/`. */
+export function snapshotPrefix(kind: SnapshotKind, source: string, id: string): string {
+  return `${sourcePrefix(kind, source)}${id}/`;
+}
+
+export function sourcePrefix(kind: SnapshotKind, source: string): string {
+  return `${kind}/${source}/`;
 }
 
 /** Checks what a reader relies on; a manifest from a hostile or broken store must not crash us. */
@@ -71,16 +93,12 @@ export function parseManifest(text: string, where: string): Manifest {
       `${where} has format version ${value.formatVersion}; this version reads up to ${FORMAT_VERSION}. Upgrade backup-action.`,
     );
   }
-  if (!SNAPSHOT_ID.test(value.id) || typeof value.git?.refs !== 'object' || !Array.isArray(value.parts)) {
-    throw new Error(`${where} is incomplete (id, git.refs or parts missing)`);
+  if (!SNAPSHOT_ID.test(value.id) || !SNAPSHOT_KINDS.includes(value.kind) || !Array.isArray(value.parts)) {
+    throw new Error(`${where} is incomplete (id, kind or parts missing)`);
   }
-  const head = value.git.head;
-  if (
-    (head !== null && !/^refs\/\S+$/.test(String(head))) ||
-    typeof value.url !== 'string' ||
-    value.url.startsWith('-')
-  ) {
-    throw new Error(`${where} has an invalid git.head or url`);
+  if (value.kind === 'git') checkGit(value, where);
+  else if (!Number.isSafeInteger(value.files?.count) || !Number.isSafeInteger(value.files?.bytes)) {
+    throw new Error(`${where} is incomplete (files.count or files.bytes missing)`);
   }
   for (const part of value.parts) {
     if (!/^[A-Za-z0-9._-]+$/.test(part.name) || part.name.startsWith('.')) {
@@ -91,4 +109,18 @@ export function parseManifest(text: string, where: string): Manifest {
     }
   }
   return value;
+}
+
+function checkGit(value: GitManifest, where: string): void {
+  if (typeof value.git?.refs !== 'object' || value.git.refs === null) {
+    throw new Error(`${where} is incomplete (git.refs missing)`);
+  }
+  const head = value.git.head;
+  if (
+    (head !== null && !/^refs\/\S+$/.test(String(head))) ||
+    typeof value.url !== 'string' ||
+    value.url.startsWith('-')
+  ) {
+    throw new Error(`${where} has an invalid git.head or url`);
+  }
 }

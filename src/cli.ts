@@ -1,25 +1,12 @@
 import { parseArgs } from 'node:util';
 import { backupAll } from './backup.js';
 import { InputError } from './errors.js';
-import { resolveSource, type Source } from './git/source.js';
-import {
-  type InputReader,
-  prepareJobs,
-  readBackupSettings,
-  readStorageSettings,
-  required,
-} from './inputs.js';
+import { type InputReader, prepareJobs, readBackupSettings, required } from './inputs.js';
 import { formatBytes } from './report/backup-summary.js';
 import { restoreSnapshot } from './restore.js';
-import { listSnapshots, readManifest, selectSnapshot, type SnapshotRef } from './snapshot/catalog.js';
+import { readManifest, selectSnapshot } from './snapshot/catalog.js';
+import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
 import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
-import {
-  openStore,
-  parseDestination,
-  resolvePlaceholders,
-  validateDestination,
-} from './store/destination.js';
-import type { Store } from './store/store.js';
 
 export const USAGE = `Usage: backup-action <command> [options]
 
@@ -116,51 +103,6 @@ async function backupCommand(read: InputReader): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-/**
- * The store for one repository (placeholders resolved) or for the whole destination, and the stored
- * names the repository may have: what `list` shows (github.com/owner/repo, local/name) or what was
- * given to backup (owner/repo, a URL, a path).
- */
-async function openFor(read: InputReader, repository?: string): Promise<{ store: Store; names: string[] }> {
-  const template = required(read, 'destination');
-  validateDestination(template);
-  const storage = readStorageSettings(read);
-  let names: string[] = [];
-  let destination = template;
-  if (repository) {
-    let resolved: Source | undefined;
-    try {
-      resolved = resolveSource(repository, process.env.GITHUB_SERVER_URL || 'https://github.com');
-    } catch {
-      // Not something backup would take: a stored name, then.
-    }
-    names = [...new Set([resolved?.name, repository.replace(/^\/+|\/+$/g, '')])].filter(
-      (name) => name !== undefined,
-    );
-    const segments = repository.split('/').filter(Boolean);
-    const repo = resolved?.repo ?? segments[segments.length - 1] ?? repository;
-    const owner = resolved?.owner ?? segments[segments.length - 2] ?? repo;
-    destination = resolvePlaceholders(template, { owner, repo });
-  } else if (/\{(owner|repo)\}/.test(template)) {
-    throw new InputError('repo', 'the destination has placeholders; name the repository with --repo.');
-  }
-  const store = openStore(parseDestination(destination), storage);
-  await store.check();
-  return { store, names };
-}
-
-/** Snapshots of the first name that has any (all snapshots when no name is given), newest first. */
-async function findSnapshots(store: Store, names: string[], kinds: SnapshotKind[]): Promise<SnapshotRef[]> {
-  if (names.length === 0) return (await Promise.all(kinds.map((kind) => listSnapshots(store, kind)))).flat();
-  for (const name of names) {
-    for (const kind of kinds) {
-      const snapshots = await listSnapshots(store, kind, name);
-      if (snapshots.length > 0) return snapshots;
-    }
-  }
-  return [];
-}
-
 /** One line of `list`: a repository snapshot has refs, a file snapshot files. */
 interface ListRow {
   kind: SnapshotKind;
@@ -176,7 +118,7 @@ interface ListRow {
 
 async function listCommand(read: InputReader, values: Values): Promise<number> {
   const repository = read('repositories') || undefined;
-  const { store, names } = await openFor(read, repository);
+  const { store, names } = await openUnit(read, repository);
   const snapshots = await findSnapshots(store, names, SNAPSHOT_KINDS);
   // Grouped by repository (or snapshot name), newest first within each.
   snapshots.sort(
@@ -218,20 +160,14 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
 async function restoreCommand(read: InputReader, values: Values): Promise<number> {
   const repository = required(read, 'repositories');
   const target = required(read, 'target');
-  let at: Date | undefined;
-  if (values.at) {
-    at = new Date(values.at);
-    if (Number.isNaN(at.getTime()))
-      throw new InputError('at', `"${values.at}" is not a time. Example: 2026-11-01T00:00Z`);
-  }
-  const { store, names } = await openFor(read, repository);
-  const selector = values.snapshot || 'latest';
+  const { selector, at } = values.at
+    ? parseSnapshotSelector(`@${values.at}`, 'at')
+    : parseSnapshotSelector(read('snapshot'));
+  const { store, names } = await openUnit(read, repository);
   const snapshot = selectSnapshot(await findSnapshots(store, names, ['git']), selector, at);
   if (!snapshot) {
-    throw new InputError(
-      'snapshot',
-      `no snapshot of ${repository} matches ${at ? `--at ${values.at}` : selector} in ${store.location}.`,
-    );
+    const wanted = at ? `a time at or before ${at.toISOString()}` : selector;
+    throw new InputError('snapshot', `no snapshot of ${repository} matches ${wanted} in ${store.location}.`);
   }
   const result = await restoreSnapshot(store, snapshot, target);
   console.log(

@@ -1,0 +1,81 @@
+import { InputError } from './errors.js';
+import { resolveSource, type Source } from './git/source.js';
+import { type InputReader, readStorageSettings, required } from './inputs.js';
+import { listSnapshots, type SnapshotRef } from './snapshot/catalog.js';
+import type { SnapshotKind } from './snapshot/manifest.js';
+import {
+  openStore,
+  parseDestination,
+  resolvePlaceholders,
+  validateDestination,
+} from './store/destination.js';
+import type { Store } from './store/store.js';
+
+/**
+ * Finding snapshots after the fact (list, restore, verify, prune): the store of one repository or
+ * snapshot name (placeholders resolved), and the names it may be stored under.
+ */
+export interface Unit {
+  store: Store;
+  /** What `list` shows (github.com/owner/repo, local/name, a file snapshot's name) or what backup was given. */
+  names: string[];
+}
+
+/**
+ * The store for one repository (placeholders resolved) or for the whole destination, and the stored
+ * names the repository may have: what `list` shows (github.com/owner/repo, local/name) or what was
+ * given to backup (owner/repo, a URL, a path).
+ */
+export async function openUnit(read: InputReader, repository?: string): Promise<Unit> {
+  const template = required(read, 'destination');
+  validateDestination(template);
+  const storage = readStorageSettings(read);
+  let names: string[] = [];
+  let destination = template;
+  if (repository) {
+    let resolved: Source | undefined;
+    try {
+      resolved = resolveSource(repository, process.env.GITHUB_SERVER_URL || 'https://github.com');
+    } catch {
+      // Not something backup would take: a stored name, then.
+    }
+    names = [...new Set([resolved?.name, repository.replace(/^\/+|\/+$/g, '')])].filter(
+      (name) => name !== undefined,
+    );
+    const segments = repository.split('/').filter(Boolean);
+    const repo = resolved?.repo ?? segments[segments.length - 1] ?? repository;
+    const owner = resolved?.owner ?? segments[segments.length - 2] ?? repo;
+    destination = resolvePlaceholders(template, { owner, repo });
+  } else if (/\{(owner|repo)\}/.test(template)) {
+    throw new InputError('repo', 'the destination has placeholders; name the repository with --repo.');
+  }
+  const store = openStore(parseDestination(destination), storage);
+  await store.check();
+  return { store, names };
+}
+
+/** Snapshots of the first name that has any (all snapshots when no name is given), newest first. */
+export async function findSnapshots(
+  store: Store,
+  names: string[],
+  kinds: SnapshotKind[],
+): Promise<SnapshotRef[]> {
+  if (names.length === 0) return (await Promise.all(kinds.map((kind) => listSnapshots(store, kind)))).flat();
+  for (const name of names) {
+    for (const kind of kinds) {
+      const snapshots = await listSnapshots(store, kind, name);
+      if (snapshots.length > 0) return snapshots;
+    }
+  }
+  return [];
+}
+
+/** `latest`, a snapshot id, or `@<time>` (the newest at or before it), as the `snapshot` input takes. */
+export function parseSnapshotSelector(text: string, input = 'snapshot'): { selector: string; at?: Date } {
+  if (!text.startsWith('@')) return { selector: text || 'latest' };
+  const at = new Date(text.slice(1));
+  if (Number.isNaN(at.getTime())) {
+    throw new InputError(input, `"${text}" is not a time. Write @2026-11-01T00:00Z, an id, or latest.`);
+  }
+  return { selector: 'latest', at };
+}

@@ -6,7 +6,10 @@ import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '..');
-const ACTIONS = { backup: 'actions/backup/action.yml' };
+const ACTIONS = {
+  backup: 'actions/backup/action.yml',
+  restore: 'actions/restore/action.yml',
+};
 
 const cell = (text) =>
   String(text ?? '')

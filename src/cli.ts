@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { backupAll } from './backup.js';
 import { InputError } from './errors.js';
-import { type InputReader, prepareJobs, readBackupSettings, required } from './inputs.js';
+import { type InputReader, prepareJobs, readBackupSettings } from './inputs.js';
 import { formatBytes } from './report/backup-summary.js';
-import { restoreSnapshot } from './restore.js';
-import { readManifest, selectSnapshot } from './snapshot/catalog.js';
+import { readRestoreSettings, runRestore } from './restore-command.js';
+import { readManifest } from './snapshot/catalog.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
 import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
 
@@ -14,7 +14,8 @@ Commands:
   backup   --to <destination> --repo <owner/name | url | path> [--repo ...] [--force] [--tags a,b]
            [--concurrency n] [--mirror-dir dir]
   list     --to <destination> [--repo <repository>] [--json]
-  restore  --to <destination> --repo <repository> --target <dir> [--snapshot <id|latest>] [--at <time>]
+  restore  --to <destination> --repo <repository> (--target <dir> | --to-repository <owner/name|url>)
+           [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run]
 
 Storage options (any command): --region, --endpoint, --force-path-style, --r2-account-id, --r2-jurisdiction.
 Options take the names of the action's inputs (--destination is --to, --repositories is --repo).
@@ -39,6 +40,8 @@ const OPTIONS = {
   snapshot: { type: 'string' },
   at: { type: 'string' },
   target: { type: 'string' },
+  'to-repository': { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,10 +79,12 @@ function inputReader(values: Values): InputReader {
   const aliases: Record<string, string[]> = {
     destination: ['destination', 'to'],
     repositories: ['repositories', 'repo'],
+    repository: ['repository', 'repo'],
   };
   return (name) => {
     if (name === 'token') return process.env.GITHUB_TOKEN || process.env.GH_TOKEN || '';
     if (name === 'cache-mirrors') return 'false';
+    if (name === 'snapshot' && values.at) return `@${values.at}`;
     for (const key of aliases[name] ?? [name]) {
       const value = (values as Record<string, unknown>)[key];
       if (Array.isArray(value)) return value.join('\n');
@@ -158,20 +163,15 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
 }
 
 async function restoreCommand(read: InputReader, values: Values): Promise<number> {
-  const repository = required(read, 'repositories');
-  const target = required(read, 'target');
-  const { selector, at } = values.at
-    ? parseSnapshotSelector(`@${values.at}`, 'at')
-    : parseSnapshotSelector(read('snapshot'));
-  const { store, names } = await openUnit(read, repository);
-  const snapshot = selectSnapshot(await findSnapshots(store, names, ['git']), selector, at);
-  if (!snapshot) {
-    const wanted = at ? `a time at or before ${at.toISOString()}` : selector;
-    throw new InputError('snapshot', `no snapshot of ${repository} matches ${wanted} in ${store.location}.`);
-  }
-  const result = await restoreSnapshot(store, snapshot, target);
+  if (values.at) parseSnapshotSelector(`@${values.at}`, 'at'); // --at is the CLI's spelling of snapshot: @time
+  const outcome = await runRestore(
+    read,
+    readRestoreSettings(read, { ...process.env, GITHUB_REPOSITORY: '' }),
+  );
+  if (outcome.dryRun) return 0;
+  const where = [outcome.path, outcome.pushedTo].filter(Boolean).join(' and ');
   console.log(
-    `restored ${result.manifest.source} snapshot ${snapshot.id} into ${result.target}: ${result.refs} refs verified, git fsck clean`,
+    `restored ${outcome.source} snapshot ${outcome.snapshotId} into ${where}: ${outcome.refs} refs verified, git fsck clean`,
   );
   return 0;
 }

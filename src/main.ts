@@ -1,4 +1,5 @@
 import { backupAction } from './actions/backup.js';
+import { restoreAction } from './actions/restore.js';
 import { runAction } from './actions/run.js';
 import { runCli } from './cli.js';
 
@@ -10,6 +11,8 @@ export async function main(entry: string): Promise<void> {
   switch (entry) {
     case 'backup':
       return runAction(backupAction);
+    case 'restore':
+      return runAction(restoreAction);
     case 'cli':
       return runAction(async () => {
         process.exitCode = await runCli(process.argv.slice(2));

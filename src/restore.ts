@@ -2,9 +2,10 @@ import { createWriteStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from './errors.js';
+import { errorMessage, InputError } from './errors.js';
 import { configEnvironment, git } from './git/git.js';
-import { readRefs } from './git/mirror.js';
+import { authEnvironment, type GitAuth, readRefs } from './git/mirror.js';
+import type { Source } from './git/source.js';
 import { readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
 import { type GitManifest, type Part, snapshotPrefix } from './snapshot/manifest.js';
@@ -129,4 +130,39 @@ async function compareRefs(repository: string, expected: Record<string, string>)
     throw new Error(`restored refs differ from the manifest: ${mismatched.slice(0, 5).join(', ')}`);
   }
   return names.size;
+}
+
+/**
+ * Pushes every ref of a restored mirror to `remote`. An existing repository with refs is refused unless
+ * `force`, and even then nothing is deleted there: refs are created or moved, never pruned. GitHub's
+ * read-only `refs/pull/*` are left out (a negative refspec).
+ */
+export async function pushToRemote(
+  repository: string,
+  remote: Source,
+  auth: GitAuth,
+  force: boolean,
+): Promise<number> {
+  const env = authEnvironment(remote, auth);
+  let existing: string;
+  try {
+    existing = await git(['ls-remote', '--', remote.url], { env });
+  } catch (error) {
+    throw new InputError(
+      'to-repository',
+      `cannot reach ${remote.spec}: ${errorMessage(error)}. Create it first, and give a token that can push to it.`,
+    );
+  }
+  const count = existing.split('\n').filter(Boolean).length;
+  if (count > 0 && !force) {
+    throw new InputError(
+      'to-repository',
+      `${remote.spec} already has ${count} refs. Restore into an empty repository, or set force: true to overwrite refs (none are deleted).`,
+    );
+  }
+  await git(['push', '--quiet', '--', remote.url, '+refs/*:refs/*', '^refs/pull/*'], {
+    cwd: repository,
+    env,
+  });
+  return Object.keys((await readRefs(repository)).refs).filter((ref) => !ref.startsWith('refs/pull/')).length;
 }

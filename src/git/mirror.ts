@@ -43,6 +43,11 @@ function authConfig(source: Source, auth: GitAuth): Array<[string, string]> {
   return [[`http.${scope}.extraheader`, `AUTHORIZATION: basic ${encoded}`]];
 }
 
+/** The environment that authenticates git to `source`'s host (empty when there is nothing to send). */
+export function authEnvironment(source: Source, auth: GitAuth): NodeJS.ProcessEnv {
+  return configEnvironment(authConfig(source, auth));
+}
+
 /** Git's automatic housekeeping in the foreground: a detached `gc` would race with bundle and cache. */
 const FOREGROUND_MAINTENANCE: Array<[string, string]> = [
   ['gc.autoDetach', 'false'],

@@ -1,0 +1,17 @@
+import * as core from '@actions/core';
+import { readRestoreSettings, runRestore } from '../restore-command.js';
+import { formatBytes } from '../report/backup-summary.js';
+
+/** The `restore` action: inputs → engine → outputs and a summary line. */
+export async function restoreAction(): Promise<void> {
+  const read = (name: string) => core.getInput(name);
+  const outcome = await runRestore(read, readRestoreSettings(read));
+  core.setOutput('snapshot-id', outcome.snapshotId);
+  core.setOutput('path', outcome.path ?? '');
+  core.setOutput('refs', String(outcome.refs));
+  const where = [outcome.path, outcome.pushedTo].filter(Boolean).join(' and ');
+  const headline = outcome.dryRun
+    ? `🔎 Restore dry run: ${outcome.refs} refs (${formatBytes(outcome.bytes)}) of ${outcome.source} snapshot \`${outcome.snapshotId}\``
+    : `✅ Restored ${outcome.source} snapshot \`${outcome.snapshotId}\` into ${where}: ${outcome.refs} refs verified`;
+  await core.summary.addRaw(`## ${headline}\n`).write();
+}

@@ -1,0 +1,115 @@
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InputError } from './errors.js';
+import type { GitAuth } from './git/mirror.js';
+import { resolveSource, type Source } from './git/source.js';
+import { boolean, type InputReader } from './inputs.js';
+import * as log from './log.js';
+import { formatBytes } from './report/backup-summary.js';
+import { pushToRemote, restoreSnapshot } from './restore.js';
+import { addSecret } from './secrets.js';
+import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
+import { readGitManifest, selectSnapshot } from './snapshot/catalog.js';
+
+/** What `restore` (action and CLI) was asked to do, validated before any work. */
+export interface RestoreSettings {
+  repository: string;
+  selector: string;
+  at?: Date;
+  /** Folder to restore into; a temporary one when only pushing. */
+  target?: string;
+  toRepository?: Source;
+  force: boolean;
+  dryRun: boolean;
+  auth: GitAuth;
+}
+
+export interface RestoreOutcome {
+  snapshotId: string;
+  source: string;
+  /** Where the repository was restored (absent for a dry run or a push-only restore). */
+  path?: string;
+  refs: number;
+  bytes: number;
+  pushedTo?: string;
+  dryRun: boolean;
+}
+
+export function readRestoreSettings(
+  read: InputReader,
+  env: NodeJS.ProcessEnv = process.env,
+): RestoreSettings {
+  const repository = read('repository') || env.GITHUB_REPOSITORY || '';
+  if (!repository)
+    throw new InputError('repository', 'is required: the repository whose snapshot to restore.');
+  const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+  const token = read('token');
+  addSecret(token);
+  const toRepository = read('to-repository') ? remoteOf(read('to-repository'), serverUrl) : undefined;
+  const target = read('target') ? path.resolve(read('target')) : undefined;
+  if (!target && !toRepository) {
+    throw new InputError('target', 'is required unless to-repository is given: the folder to restore into.');
+  }
+  return {
+    repository,
+    ...parseSnapshotSelector(read('snapshot')),
+    target,
+    toRepository,
+    force: boolean(read, 'force', false),
+    dryRun: boolean(read, 'dry-run', false),
+    auth: { serverUrl, token: token || undefined },
+  };
+}
+
+function remoteOf(spec: string, serverUrl: string): Source {
+  try {
+    return resolveSource(spec, serverUrl);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError('to-repository', error.problem);
+    throw error;
+  }
+}
+
+/** Finds the snapshot, proves it while restoring it, and pushes it on when asked. */
+export async function runRestore(read: InputReader, settings: RestoreSettings): Promise<RestoreOutcome> {
+  const { store, names } = await openUnit(read, settings.repository);
+  const snapshot = selectSnapshot(await findSnapshots(store, names, ['git']), settings.selector, settings.at);
+  if (!snapshot) {
+    const wanted = settings.at ? `a time at or before ${settings.at.toISOString()}` : settings.selector;
+    throw new InputError(
+      'snapshot',
+      `no snapshot of ${settings.repository} matches ${wanted} in ${store.location}.`,
+    );
+  }
+  const base = { snapshotId: snapshot.id, source: snapshot.source, dryRun: settings.dryRun };
+  if (settings.dryRun) {
+    const manifest = await readGitManifest(store, snapshot);
+    const refs = Object.keys(manifest.git.refs);
+    const where = [settings.target, settings.toRepository?.spec].filter(Boolean).join(' and ');
+    log.info(
+      `dry run: would restore ${refs.length} refs (${formatBytes(manifest.size)}) of ${snapshot.source} ${snapshot.id} into ${where}`,
+    );
+    for (const ref of refs) log.info(`  ${manifest.git.refs[ref]} ${ref}`);
+    return { ...base, refs: refs.length, bytes: manifest.size };
+  }
+  const target =
+    settings.target ??
+    path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'backup-action-push-')), 'repository.git');
+  try {
+    const restored = await restoreSnapshot(store, snapshot, target);
+    const outcome: RestoreOutcome = {
+      ...base,
+      path: settings.target,
+      refs: restored.refs,
+      bytes: restored.manifest.size,
+    };
+    if (settings.toRepository) {
+      outcome.refs = await pushToRemote(target, settings.toRepository, settings.auth, settings.force);
+      outcome.pushedTo = settings.toRepository.spec;
+    }
+    return outcome;
+  } finally {
+    if (!settings.target) await fs.rm(path.dirname(target), { recursive: true, force: true });
+  }
+}

@@ -9,6 +9,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const ACTIONS = {
   backup: 'actions/backup/action.yml',
   restore: 'actions/restore/action.yml',
+  verify: 'actions/verify/action.yml',
 };
 
 const cell = (text) =>

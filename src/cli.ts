@@ -4,6 +4,7 @@ import { InputError } from './errors.js';
 import { type InputReader, prepareJobs, readBackupSettings } from './inputs.js';
 import { formatBytes } from './report/backup-summary.js';
 import { readRestoreSettings, runRestore } from './restore-command.js';
+import { runVerify } from './verify-command.js';
 import { readManifest } from './snapshot/catalog.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
 import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
@@ -14,6 +15,8 @@ Commands:
   backup   --to <destination> --repo <owner/name | url | path> [--repo ...] [--force] [--tags a,b]
            [--concurrency n] [--mirror-dir dir]
   list     --to <destination> [--repo <repository>] [--json]
+  verify   --to <destination> [--repo <repository> ...] [--level manifest|read-data|restore]
+           [--snapshot latest|all|<id>] [--subset n/t|auto/t] [--json]
   restore  --to <destination> --repo <repository> (--target <dir> | --to-repository <owner/name|url>)
            [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run]
 
@@ -42,6 +45,8 @@ const OPTIONS = {
   target: { type: 'string' },
   'to-repository': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  level: { type: 'string' },
+  subset: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,8 +74,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return listCommand(read, values);
     case 'restore':
       return restoreCommand(read, values);
+    case 'verify':
+      return verifyCommand(read, values);
     default:
-      throw new InputError('command', `unknown command "${command}". Use backup, list or restore.`);
+      throw new InputError('command', `unknown command "${command}". Use backup, list, restore or verify.`);
   }
 }
 
@@ -174,4 +181,19 @@ async function restoreCommand(read: InputReader, values: Values): Promise<number
     `restored ${outcome.source} snapshot ${outcome.snapshotId} into ${where}: ${outcome.refs} refs verified, git fsck clean`,
   );
   return 0;
+}
+
+async function verifyCommand(read: InputReader, values: Values): Promise<number> {
+  const reports = await runVerify(read);
+  const results = reports.flatMap((report) => report.results);
+  if (values.json) console.log(JSON.stringify(reports, null, 2));
+  else {
+    for (const result of results) {
+      const problems = result.problems.map((p) => `${p.part ? `${p.part}: ` : ''}${p.message}`).join('; ');
+      console.log(
+        `${result.ok ? 'ok    ' : 'FAILED'} ${result.source} ${result.id} (${result.level}) ${problems}`,
+      );
+    }
+  }
+  return reports.every((report) => report.ok) ? 0 : 1;
 }

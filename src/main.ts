@@ -1,5 +1,6 @@
 import { backupAction } from './actions/backup.js';
 import { restoreAction } from './actions/restore.js';
+import { verifyAction } from './actions/verify.js';
 import { runAction } from './actions/run.js';
 import { runCli } from './cli.js';
 
@@ -13,6 +14,8 @@ export async function main(entry: string): Promise<void> {
       return runAction(backupAction);
     case 'restore':
       return runAction(restoreAction);
+    case 'verify':
+      return runAction(verifyAction);
     case 'cli':
       return runAction(async () => {
         process.exitCode = await runCli(process.argv.slice(2));

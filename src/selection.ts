@@ -79,3 +79,22 @@ export function parseSnapshotSelector(text: string, input = 'snapshot'): { selec
   }
   return { selector: 'latest', at };
 }
+
+/** Which stores hold which of the given repositories (stored names resolved), or the whole store. */
+export async function openUnits(
+  read: InputReader,
+  repositories: string[],
+  kinds: SnapshotKind[],
+): Promise<Array<{ store: Store; sources?: string[] }>> {
+  if (repositories.length === 0) return [{ store: (await openUnit(read)).store }];
+  const byStore = new Map<string, { store: Store; sources: string[] }>();
+  for (const repository of repositories) {
+    const { store, names } = await openUnit(read, repository);
+    const entry = byStore.get(store.location) ?? { store, sources: [] };
+    byStore.set(store.location, entry);
+    // The name that has snapshots, or the first (then reported as "no snapshot of ...").
+    const found = (await findSnapshots(store, names, kinds))[0];
+    entry.sources.push(found?.source ?? names[0]);
+  }
+  return [...byStore.values()];
+}

@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream';
 import { mapLimit } from './concurrency.js';
+import { describeEncryption, encryptStream, type EncryptTo } from './crypto/age.js';
 import { errorMessage } from './errors.js';
 import { gitStream } from './git/git.js';
 import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './git/mirror.js';
@@ -35,6 +36,8 @@ export interface BackupOptions {
   mirrorRoot: string;
   /** Restore/save mirrors with @actions/cache when running in Actions. */
   cacheMirrors: boolean;
+  /** Encrypt parts (age) to these recipients or this passphrase. */
+  encryptTo?: EncryptTo;
   now?: () => Date;
 }
 
@@ -111,7 +114,7 @@ async function backupWithMirror(
   const id = newSnapshotId(now);
   const folder = snapshotPrefix('git', source.name, id);
   const parts: Part[] = [];
-  if (refCount > 0) parts.push(await uploadBundle(store, `${folder}repo.bundle`, mirror));
+  if (refCount > 0) parts.push(await uploadBundle(store, folder, mirror, options.encryptTo));
 
   const manifest: GitManifest = {
     format: 'backup-action-snapshot',
@@ -166,21 +169,30 @@ async function readPrevious(
   return previous;
 }
 
-/** git bundle → SHA-256 and size on the way → store, as one stream. */
-async function uploadBundle(store: Store, key: string, mirror: string): Promise<Part> {
+/** git bundle → (age encryption) → SHA-256 and size on the way → store, as one stream. */
+async function uploadBundle(
+  store: Store,
+  folder: string,
+  mirror: string,
+  encryptTo?: EncryptTo,
+): Promise<Part> {
+  const name = encryptTo ? 'repo.bundle.age' : 'repo.bundle';
   const hashing = new HashingStream();
+  const bundle = gitStream(['bundle', 'create', '--quiet', '-', '--all'], { cwd: mirror });
   // pipeline() destroys every stream on the first error, so a failing git aborts the upload.
-  pipeline(gitStream(['bundle', 'create', '--quiet', '-', '--all'], { cwd: mirror }), hashing, () => {});
+  if (encryptTo) pipeline(bundle, encryptStream(encryptTo), hashing, () => {});
+  else pipeline(bundle, hashing, () => {});
   try {
-    await store.upload(key, hashing);
+    await store.upload(`${folder}${name}`, hashing);
   } catch (error) {
     hashing.destroy(); // and so git, through the pipeline
     throw error;
   }
   return {
-    name: key.slice(key.lastIndexOf('/') + 1),
+    name,
     type: 'git-bundle',
     size: hashing.bytes,
     sha256: hashing.digest(),
+    ...(encryptTo ? { encryption: describeEncryption(encryptTo) } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { backupAll } from './backup.js';
 import { InputError } from './errors.js';
@@ -21,6 +22,8 @@ Commands:
            [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run]
 
 Storage options (any command): --region, --endpoint, --force-path-style, --r2-account-id, --r2-jurisdiction.
+Encryption (age): backup --encryption-recipients age1... (repeatable) or BACKUP_ACTION_PASSPHRASE;
+restore/verify --encryption-identity-file <file> (or BACKUP_ACTION_IDENTITY, BACKUP_ACTION_PASSPHRASE).
 Options take the names of the action's inputs (--destination is --to, --repositories is --repo).
 Credentials come from the environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or any AWS profile)
 for storage, GITHUB_TOKEN (or GH_TOKEN) for private GitHub repositories.`;
@@ -46,6 +49,8 @@ const OPTIONS = {
   'to-repository': { type: 'string' },
   'dry-run': { type: 'boolean' },
   level: { type: 'string' },
+  'encryption-recipients': { type: 'string', multiple: true },
+  'encryption-identity-file': { type: 'string' },
   subset: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -92,6 +97,12 @@ function inputReader(values: Values): InputReader {
     if (name === 'token') return process.env.GITHUB_TOKEN || process.env.GH_TOKEN || '';
     if (name === 'cache-mirrors') return 'false';
     if (name === 'snapshot' && values.at) return `@${values.at}`;
+    // Secrets come from the environment or a file, never from the command line (shell history, ps).
+    if (name === 'encryption-passphrase') return process.env.BACKUP_ACTION_PASSPHRASE ?? '';
+    if (name === 'encryption-identity') {
+      const file = values['encryption-identity-file'];
+      return file ? readIdentityFile(file) : (process.env.BACKUP_ACTION_IDENTITY ?? '');
+    }
     for (const key of aliases[name] ?? [name]) {
       const value = (values as Record<string, unknown>)[key];
       if (Array.isArray(value)) return value.join('\n');
@@ -100,6 +111,17 @@ function inputReader(values: Values): InputReader {
     }
     return '';
   };
+}
+
+function readIdentityFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      'encryption-identity-file',
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code}).`,
+    );
+  }
 }
 
 async function backupCommand(read: InputReader): Promise<number> {

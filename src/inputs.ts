@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupJob, BackupOptions } from './backup.js';
+import { parseEncryptionSettings } from './crypto/age.js';
 import { InputError } from './errors.js';
 import { resolveSource, type Source } from './git/source.js';
 import * as log from './log.js';
@@ -55,6 +56,7 @@ export function readBackupSettings(read: InputReader, env: NodeJS.ProcessEnv = p
       concurrency: integer(read, 'concurrency', 4, 1, 64),
       mirrorRoot: path.resolve(mirrorDir),
       cacheMirrors: boolean(read, 'cache-mirrors', true),
+      encryptTo: parseEncryptionSettings(read).encryptTo,
     },
   };
 }

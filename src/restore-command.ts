@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type DecryptWith, parseEncryptionSettings } from './crypto/age.js';
 import { InputError } from './errors.js';
 import type { GitAuth } from './git/mirror.js';
 import { resolveSource, type Source } from './git/source.js';
@@ -23,6 +24,7 @@ export interface RestoreSettings {
   force: boolean;
   dryRun: boolean;
   auth: GitAuth;
+  decryptWith?: DecryptWith;
 }
 
 export interface RestoreOutcome {
@@ -59,6 +61,7 @@ export function readRestoreSettings(
     force: boolean(read, 'force', false),
     dryRun: boolean(read, 'dry-run', false),
     auth: { serverUrl, token: token || undefined },
+    decryptWith: parseEncryptionSettings(read).decryptWith,
   };
 }
 
@@ -97,7 +100,7 @@ export async function runRestore(read: InputReader, settings: RestoreSettings): 
     settings.target ??
     path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'backup-action-push-')), 'repository.git');
   try {
-    const restored = await restoreSnapshot(store, snapshot, target);
+    const restored = await restoreSnapshot(store, snapshot, target, settings.decryptWith);
     const outcome: RestoreOutcome = {
       ...base,
       path: settings.target,

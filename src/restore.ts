@@ -2,6 +2,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { decryptStream, type DecryptWith } from './crypto/age.js';
 import { errorMessage, InputError } from './errors.js';
 import { configEnvironment, git } from './git/git.js';
 import { authEnvironment, type GitAuth, readRefs } from './git/mirror.js';
@@ -25,6 +26,7 @@ export async function restoreSnapshot(
   store: Store,
   snapshot: SnapshotRef,
   target: string,
+  keys?: DecryptWith,
 ): Promise<RestoreResult> {
   const manifest = await readGitManifest(store, snapshot);
   target = path.resolve(target);
@@ -45,7 +47,7 @@ export async function restoreSnapshot(
     await fs.mkdir(path.join(staging, 'parts'));
     for (const part of manifest.parts) {
       const file = path.join(staging, 'parts', part.name);
-      await downloadVerified(store, snapshot, part, file);
+      await downloadVerified(store, snapshot, part, file, keys);
       // Fetching indexes the pack, which checks every object's hash (`git bundle verify` would not).
       await git(['fetch', '--quiet', '--no-write-fetch-head', file, '+refs/*:refs/*'], { cwd: repository });
       await fs.rm(file);
@@ -101,7 +103,14 @@ async function downloadVerified(
   snapshot: SnapshotRef,
   part: Part,
   file: string,
+  keys?: DecryptWith,
 ): Promise<void> {
+  if (part.encryption && !keys) {
+    throw new InputError(
+      'encryption-identity',
+      `${snapshot.source} ${snapshot.id} is encrypted (age). Give encryption-identity (or encryption-passphrase) to read it.`,
+    );
+  }
   const hashing = new HashingStream(part.size);
   const corrupt = (found: string) =>
     new Error(
@@ -109,8 +118,10 @@ async function downloadVerified(
         `sha256 ${part.sha256}, ${found}`,
     );
   const key = `${snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)}${part.name}`;
+  // The SHA-256 covers the stored (encrypted) bytes; decryption authenticates every chunk besides.
+  const stages: NodeJS.ReadWriteStream[] = part.encryption ? [hashing, decryptStream(keys!)] : [hashing];
   try {
-    await pipeline(await store.download(key), hashing, createWriteStream(file));
+    await pipeline([await store.download(key), ...stages, createWriteStream(file)]);
   } catch (error) {
     if (hashing.bytes > part.size) throw corrupt(`read more than that`);
     throw error;

@@ -1,3 +1,4 @@
+import { parseEncryptionSettings } from './crypto/age.js';
 import { type InputReader, parseList } from './inputs.js';
 import * as log from './log.js';
 import { formatBytes } from './report/backup-summary.js';
@@ -8,9 +9,11 @@ import { parseVerifySettings, type VerifyReport, verifyStore } from './verify.js
 /** `verify` (action and CLI): every selected store, every selected snapshot, every problem reported. */
 export async function runVerify(read: InputReader, now?: Date): Promise<VerifyReport[]> {
   const settings = parseVerifySettings(read);
+  const { decryptWith } = parseEncryptionSettings(read);
   const units = await openUnits(read, parseList(read('repositories')), SNAPSHOT_KINDS);
   const reports: VerifyReport[] = [];
-  for (const { store, sources } of units) reports.push(await verifyStore(store, settings, { sources, now }));
+  for (const { store, sources } of units)
+    reports.push(await verifyStore(store, settings, { sources, now, decryptWith }));
   for (const report of reports) {
     for (const result of report.results.filter((r) => !r.ok)) {
       for (const problem of result.problems) {

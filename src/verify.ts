@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { DecryptWith } from './crypto/age.js';
 import { errorMessage, InputError } from './errors.js';
 import type { InputReader } from './inputs.js';
 import * as log from './log.js';
@@ -74,12 +75,17 @@ export interface VerifyReport {
  * Restores `snapshot` into the empty folder `target` and throws if the result differs from its
  * manifest. One per kind: a kind without one cannot be checked at the restore level.
  */
-export type RestoreCheck = (store: Store, snapshot: SnapshotRef, target: string) => Promise<void>;
+export type RestoreCheck = (
+  store: Store,
+  snapshot: SnapshotRef,
+  target: string,
+  keys?: DecryptWith,
+) => Promise<void>;
 
 export const RESTORE_CHECKS: Partial<Record<SnapshotKind, RestoreCheck>> = {
   // restoreSnapshot runs `git fsck --full` and compares every ref with the manifest.
-  git: async (store, snapshot, target) => {
-    await restoreSnapshot(store, snapshot, target);
+  git: async (store, snapshot, target, keys) => {
+    await restoreSnapshot(store, snapshot, target, keys);
   },
 };
 
@@ -91,6 +97,8 @@ export interface VerifyOptions {
   now?: Date;
   /** Where restore checks restore to (default: the system's temporary folder); cleaned up after each. */
   scratchDir?: string;
+  /** Keys for encrypted snapshots (needed at the restore level only: hashes cover the stored bytes). */
+  decryptWith?: DecryptWith;
   /** Replaces RESTORE_CHECKS (to plug in a kind's check, or to watch one in tests). */
   restoreChecks?: Partial<Record<SnapshotKind, RestoreCheck>>;
 }
@@ -290,7 +298,7 @@ async function verifySnapshot(
   await fs.mkdir(scratchRoot, { recursive: true });
   const scratch = await fs.mkdtemp(path.join(scratchRoot, 'backup-action-verify-'));
   try {
-    await check(store, snapshot, path.join(scratch, 'restored'));
+    await check(store, snapshot, path.join(scratch, 'restored'), options.decryptWith);
   } catch (error) {
     problems.push({ message: `restore failed: ${errorMessage(error)}` });
   } finally {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { EncryptionDescription } from '../crypto/age.js';
 
 /** Bumped when the layout or manifest changes incompatibly; readers refuse newer versions. */
 export const FORMAT_VERSION = 1;
@@ -29,6 +30,8 @@ export interface Part {
   /** Size and SHA-256 of the stored bytes (after compression and encryption). */
   size: number;
   sha256: string;
+  /** Present when the part is an age file (see docs/FORMAT.md); public keys only. */
+  encryption?: EncryptionDescription;
 }
 
 interface ManifestBase {

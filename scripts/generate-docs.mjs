@@ -8,7 +8,9 @@ import { parse } from 'yaml';
 const root = path.resolve(import.meta.dirname, '..');
 const ACTIONS = {
   backup: 'actions/backup/action.yml',
+  prune: 'actions/prune/action.yml',
   restore: 'actions/restore/action.yml',
+  snapshot: 'actions/snapshot/action.yml',
   verify: 'actions/verify/action.yml',
 };
 

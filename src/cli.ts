@@ -6,6 +6,8 @@ import { type InputReader, prepareJobs, readBackupSettings } from './inputs.js';
 import { formatBytes } from './report/backup-summary.js';
 import { readRestoreSettings, runRestore } from './restore-command.js';
 import { runVerify } from './verify-command.js';
+import { runPrune } from './prune-command.js';
+import { runSnapshot } from './snapshot-command.js';
 import { readManifest } from './snapshot/catalog.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
 import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
@@ -15,9 +17,14 @@ export const USAGE = `Usage: backup-action <command> [options]
 Commands:
   backup   --to <destination> --repo <owner/name | url | path> [--repo ...] [--force] [--tags a,b]
            [--concurrency n] [--mirror-dir dir]
+  snapshot --to <destination> --name <name> --path <glob> [--path ...] [--compression zstd|gzip|none]
+           [--tags a,b]   (paths relative to the current folder)
   list     --to <destination> [--repo <repository>] [--json]
   verify   --to <destination> [--repo <repository> ...] [--level manifest|read-data|restore]
            [--snapshot latest|all|<id>] [--subset n/t|auto/t] [--json]
+  prune    --to <destination> [--repo <repository> ...] [--keep-last n] [--keep-hourly n] [--keep-daily n]
+           [--keep-weekly n] [--keep-monthly n] [--keep-yearly n] [--keep-within 30d] [--keep-tag t]
+           [--orphan-age 24h] [--dry-run] [--json]
   restore  --to <destination> --repo <repository> (--target <dir> | --to-repository <owner/name|url>)
            [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run]
 
@@ -49,6 +56,18 @@ const OPTIONS = {
   'to-repository': { type: 'string' },
   'dry-run': { type: 'boolean' },
   level: { type: 'string' },
+  path: { type: 'string', multiple: true },
+  name: { type: 'string' },
+  compression: { type: 'string' },
+  'keep-last': { type: 'string' },
+  'keep-hourly': { type: 'string' },
+  'keep-daily': { type: 'string' },
+  'keep-weekly': { type: 'string' },
+  'keep-monthly': { type: 'string' },
+  'keep-yearly': { type: 'string' },
+  'keep-within': { type: 'string' },
+  'keep-tag': { type: 'string', multiple: true },
+  'orphan-age': { type: 'string' },
   'encryption-recipients': { type: 'string', multiple: true },
   'encryption-identity-file': { type: 'string' },
   subset: { type: 'string' },
@@ -81,8 +100,15 @@ export async function runCli(argv: string[]): Promise<number> {
       return restoreCommand(read, values);
     case 'verify':
       return verifyCommand(read, values);
+    case 'prune':
+      return pruneCommand(read, values);
+    case 'snapshot':
+      return snapshotCommand(read);
     default:
-      throw new InputError('command', `unknown command "${command}". Use backup, list, restore or verify.`);
+      throw new InputError(
+        'command',
+        `unknown command "${command}". Use backup, snapshot, list, restore, verify or prune.`,
+      );
   }
 }
 
@@ -200,7 +226,9 @@ async function restoreCommand(read: InputReader, values: Values): Promise<number
   if (outcome.dryRun) return 0;
   const where = [outcome.path, outcome.pushedTo].filter(Boolean).join(' and ');
   console.log(
-    `restored ${outcome.source} snapshot ${outcome.snapshotId} into ${where}: ${outcome.refs} refs verified, git fsck clean`,
+    outcome.kind === 'git'
+      ? `restored ${outcome.source} snapshot ${outcome.snapshotId} into ${where}: ${outcome.refs} refs verified, git fsck clean`
+      : `restored ${outcome.source} snapshot ${outcome.snapshotId} into ${where}: ${outcome.refs} entries, checksum verified`,
   );
   return 0;
 }
@@ -218,4 +246,16 @@ async function verifyCommand(read: InputReader, values: Values): Promise<number>
     }
   }
   return reports.every((report) => report.ok) ? 0 : 1;
+}
+
+async function pruneCommand(read: InputReader, values: Values): Promise<number> {
+  const results = await runPrune(read);
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+  return 0;
+}
+
+async function snapshotCommand(read: InputReader): Promise<number> {
+  const result = await runSnapshot(read, { ...process.env, GITHUB_WORKSPACE: process.cwd() });
+  console.log(`snapshot ${result.snapshotId}: ${result.files} entries, ${formatBytes(result.bytes)} stored`);
+  return 0;
 }

@@ -52,7 +52,7 @@ export function readBackupSettings(read: InputReader, env: NodeJS.ProcessEnv = p
     options: {
       auth: { serverUrl, token: token || undefined },
       force: boolean(read, 'force', false),
-      tags: tags(read),
+      tags: readTags(read),
       concurrency: integer(read, 'concurrency', 4, 1, 64),
       mirrorRoot: path.resolve(mirrorDir),
       cacheMirrors: boolean(read, 'cache-mirrors', true),
@@ -202,12 +202,13 @@ export function integer(read: InputReader, name: string, fallback: number, min: 
   return number;
 }
 
-function tags(read: InputReader): string[] {
-  const list = parseList(read('tags'));
+/** A list of snapshot tags (the `tags` input, or `keep-tag`): up to 64 letters, digits, ".", "_", ":", "-". */
+export function readTags(read: InputReader, input = 'tags'): string[] {
+  const list = parseList(read(input));
   const bad = list.find((tag) => !/^[A-Za-z0-9._:-]{1,64}$/.test(tag));
   if (bad !== undefined) {
     throw new InputError(
-      'tags',
+      input,
       `"${bad}" is not a valid tag: use up to 64 letters, digits, ".", "_", ":" or "-".`,
     );
   }

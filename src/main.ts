@@ -1,5 +1,7 @@
 import { backupAction } from './actions/backup.js';
+import { pruneAction } from './actions/prune.js';
 import { restoreAction } from './actions/restore.js';
+import { snapshotAction } from './actions/snapshot.js';
 import { verifyAction } from './actions/verify.js';
 import { runAction } from './actions/run.js';
 import { runCli } from './cli.js';
@@ -14,6 +16,10 @@ export async function main(entry: string): Promise<void> {
       return runAction(backupAction);
     case 'restore':
       return runAction(restoreAction);
+    case 'prune':
+      return runAction(pruneAction);
+    case 'snapshot':
+      return runAction(snapshotAction);
     case 'verify':
       return runAction(verifyAction);
     case 'cli':

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type DecryptWith, parseEncryptionSettings } from './crypto/age.js';
 import { InputError } from './errors.js';
+import { restoreFiles } from './files/restore-files.js';
 import type { GitAuth } from './git/mirror.js';
 import { resolveSource, type Source } from './git/source.js';
 import { boolean, type InputReader } from './inputs.js';
@@ -12,10 +13,14 @@ import { pushToRemote, restoreSnapshot } from './restore.js';
 import { addSecret } from './secrets.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
 import { readGitManifest, selectSnapshot } from './snapshot/catalog.js';
+import type { SnapshotKind } from './snapshot/manifest.js';
 
 /** What `restore` (action and CLI) was asked to do, validated before any work. */
 export interface RestoreSettings {
+  /** The repository, or (with `files`) the file snapshot name. */
   repository: string;
+  /** Restore a file snapshot (the `name` input) rather than a repository. */
+  files: boolean;
   selector: string;
   at?: Date;
   /** Folder to restore into; a temporary one when only pushing. */
@@ -29,9 +34,11 @@ export interface RestoreSettings {
 
 export interface RestoreOutcome {
   snapshotId: string;
+  kind: SnapshotKind;
   source: string;
   /** Where the repository was restored (absent for a dry run or a push-only restore). */
   path?: string;
+  /** Refs restored (repositories) or entries written (file snapshots). */
   refs: number;
   bytes: number;
   pushedTo?: string;
@@ -42,9 +49,17 @@ export function readRestoreSettings(
   read: InputReader,
   env: NodeJS.ProcessEnv = process.env,
 ): RestoreSettings {
-  const repository = read('repository') || env.GITHUB_REPOSITORY || '';
-  if (!repository)
+  const name = read('name');
+  const repository = name || read('repository') || env.GITHUB_REPOSITORY || '';
+  if (!repository) {
     throw new InputError('repository', 'is required: the repository whose snapshot to restore.');
+  }
+  if (name && read('to-repository')) {
+    throw new InputError(
+      'to-repository',
+      'only repositories can be pushed; a file snapshot (name) restores into target.',
+    );
+  }
   const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
   const token = read('token');
   addSecret(token);
@@ -55,6 +70,7 @@ export function readRestoreSettings(
   }
   return {
     repository,
+    files: Boolean(name),
     ...parseSnapshotSelector(read('snapshot')),
     target,
     toRepository,
@@ -77,7 +93,8 @@ function remoteOf(spec: string, serverUrl: string): Source {
 /** Finds the snapshot, proves it while restoring it, and pushes it on when asked. */
 export async function runRestore(read: InputReader, settings: RestoreSettings): Promise<RestoreOutcome> {
   const { store, names } = await openUnit(read, settings.repository);
-  const snapshot = selectSnapshot(await findSnapshots(store, names, ['git']), settings.selector, settings.at);
+  const kind: SnapshotKind = settings.files ? 'files' : 'git';
+  const snapshot = selectSnapshot(await findSnapshots(store, names, [kind]), settings.selector, settings.at);
   if (!snapshot) {
     const wanted = settings.at ? `a time at or before ${settings.at.toISOString()}` : settings.selector;
     throw new InputError(
@@ -85,7 +102,22 @@ export async function runRestore(read: InputReader, settings: RestoreSettings): 
       `no snapshot of ${settings.repository} matches ${wanted} in ${store.location}.`,
     );
   }
-  const base = { snapshotId: snapshot.id, source: snapshot.source, dryRun: settings.dryRun };
+  const base = { snapshotId: snapshot.id, source: snapshot.source, kind, dryRun: settings.dryRun };
+  if (settings.files) {
+    const { manifest, entries } = await restoreFiles(store, snapshot, settings.target!, {
+      dryRun: settings.dryRun,
+      keys: settings.decryptWith,
+    });
+    const verb = settings.dryRun ? 'dry run: would write' : 'wrote';
+    for (const entry of entries)
+      log.info(`${verb} ${entry.type} ${entry.path}${entry.type === 'file' ? ` (${entry.size} B)` : ''}`);
+    return {
+      ...base,
+      path: settings.dryRun ? undefined : settings.target,
+      refs: entries.length,
+      bytes: manifest.size,
+    };
+  }
   if (settings.dryRun) {
     const manifest = await readGitManifest(store, snapshot);
     const refs = Object.keys(manifest.git.refs);

@@ -1,15 +1,14 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { decryptStream, type DecryptWith } from './crypto/age.js';
+import type { DecryptWith } from './crypto/age.js';
 import { errorMessage, InputError } from './errors.js';
 import { configEnvironment, git } from './git/git.js';
 import { authEnvironment, type GitAuth, readRefs } from './git/mirror.js';
 import type { Source } from './git/source.js';
 import { readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
-import { HashingStream } from './snapshot/hash.js';
-import { type GitManifest, type Part, snapshotPrefix } from './snapshot/manifest.js';
+import { checkTarget, downloadVerified } from './snapshot/download.js';
+import type { GitManifest } from './snapshot/manifest.js';
 import type { Store } from './store/store.js';
 
 export interface RestoreResult {
@@ -89,48 +88,6 @@ const LEGACY_FORMAT_MESSAGES = [
 const LEGACY_FORMAT_AS_WARNINGS = configEnvironment(
   LEGACY_FORMAT_MESSAGES.map((id) => [`fsck.${id}`, 'warn']),
 );
-
-async function checkTarget(target: string): Promise<void> {
-  if (!existsSync(target)) return;
-  const stat = await fs.stat(target);
-  if (!stat.isDirectory() || (await fs.readdir(target)).length > 0) {
-    throw new InputError('target', `${target} is not an empty folder. Restore into a new or empty folder.`);
-  }
-}
-
-async function downloadVerified(
-  store: Store,
-  snapshot: SnapshotRef,
-  part: Part,
-  file: string,
-  keys?: DecryptWith,
-): Promise<void> {
-  if (part.encryption && !keys) {
-    throw new InputError(
-      'encryption-identity',
-      `${snapshot.source} ${snapshot.id} is encrypted (age). Give encryption-identity (or encryption-passphrase) to read it.`,
-    );
-  }
-  const hashing = new HashingStream(part.size);
-  const corrupt = (found: string) =>
-    new Error(
-      `part ${part.name} of ${snapshot.source} ${snapshot.id} is corrupt: expected ${part.size} bytes with ` +
-        `sha256 ${part.sha256}, ${found}`,
-    );
-  const key = `${snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)}${part.name}`;
-  // The SHA-256 covers the stored (encrypted) bytes; decryption authenticates every chunk besides.
-  const stages: NodeJS.ReadWriteStream[] = part.encryption ? [hashing, decryptStream(keys!)] : [hashing];
-  try {
-    await pipeline([await store.download(key), ...stages, createWriteStream(file)]);
-  } catch (error) {
-    if (hashing.bytes > part.size) throw corrupt(`read more than that`);
-    throw error;
-  }
-  const sha256 = hashing.digest();
-  if (hashing.bytes !== part.size || sha256 !== part.sha256) {
-    throw corrupt(`read ${hashing.bytes} bytes with sha256 ${sha256}`);
-  }
-}
 
 /** Fails unless the repository has exactly the manifest's refs; returns their number. */
 async function compareRefs(repository: string, expected: Record<string, string>): Promise<number> {

@@ -8,6 +8,7 @@ import type { DecryptWith } from './crypto/age.js';
 import { errorMessage, InputError } from './errors.js';
 import type { InputReader } from './inputs.js';
 import * as log from './log.js';
+import { restoreFiles } from './files/restore-files.js';
 import { restoreSnapshot } from './restore.js';
 import { listSnapshots, readManifest, selectSnapshot, type SnapshotRef } from './snapshot/catalog.js';
 import { HashingStream } from './snapshot/hash.js';
@@ -86,6 +87,14 @@ export const RESTORE_CHECKS: Partial<Record<SnapshotKind, RestoreCheck>> = {
   // restoreSnapshot runs `git fsck --full` and compares every ref with the manifest.
   git: async (store, snapshot, target, keys) => {
     await restoreSnapshot(store, snapshot, target, keys);
+  },
+  // restoreFiles checks every entry's safety and the entry count; the bytes are compared here.
+  files: async (store, snapshot, target, keys) => {
+    const { manifest, entries } = await restoreFiles(store, snapshot, target, { keys });
+    const bytes = entries.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+    if (bytes !== manifest.files.bytes) {
+      throw new Error(`restored files hold ${bytes} bytes; the manifest says ${manifest.files.bytes}`);
+    }
   },
 };
 

@@ -1,3 +1,4 @@
+import { snapshotFiles } from '../src/files/snapshot.js';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -435,7 +436,22 @@ describe.each(backends)('%s store', (_, backend) => {
     expect(covered.sort()).toEqual(UNITS);
   });
 
-  test('file snapshots: data is checked; the restore check is pluggable and missing until it exists', async () => {
+  test('file snapshots: a real one passes the restore level; a broken archive with a correct hash fails it', async () => {
+    const store = backend.open(freshRoot());
+    const files = path.join(work, `files-${Math.random().toString(16).slice(2)}`);
+    fs.mkdirSync(path.join(files, 'config'), { recursive: true });
+    fs.writeFileSync(path.join(files, 'config', 'app.yml'), 'key: value\n');
+    await snapshotFiles(store, {
+      name: 'configs',
+      patterns: 'config',
+      baseDir: files,
+      compression: 'gzip',
+      tags: [],
+    });
+    expect((await verifyStore(store, settings('restore'))).ok).toBe(true);
+  });
+
+  test('file snapshots: data is checked; the restore check is pluggable and fails on a broken archive', async () => {
     const store = backend.open(freshRoot());
     const id = '20261122T020000.123Z-1a2b3c4d';
     const folder = snapshotPrefix('files', 'reports', id);
@@ -460,15 +476,8 @@ describe.each(backends)('%s store', (_, backend) => {
     expect(readData).toMatchObject({ ok: true, summary: { checked: 1, bytesRead: tar.length } });
 
     const restore = await verifyStore(store, settings('restore'));
-    expect(restore.results).toMatchObject([
-      {
-        kind: 'files',
-        source: 'reports',
-        id,
-        ok: false,
-        problems: [{ message: 'restore check for file snapshots is not available in this version' }],
-      },
-    ]);
+    expect(restore.results).toMatchObject([{ kind: 'files', source: 'reports', id, ok: false }]);
+    expect(restore.results[0].problems[0].message).toMatch(/restore failed/);
 
     const scratchDir = path.join(work, 'scratch-files');
     const calls: Array<{ id: string; target: string }> = [];

@@ -10,8 +10,9 @@ export async function restoreAction(): Promise<void> {
   core.setOutput('path', outcome.path ?? '');
   core.setOutput('refs', String(outcome.refs));
   const where = [outcome.path, outcome.pushedTo].filter(Boolean).join(' and ');
+  const what = `${outcome.refs} ${outcome.kind === 'git' ? 'refs' : 'entries'}`;
   const headline = outcome.dryRun
-    ? `🔎 Restore dry run: ${outcome.refs} refs (${formatBytes(outcome.bytes)}) of ${outcome.source} snapshot \`${outcome.snapshotId}\``
-    : `✅ Restored ${outcome.source} snapshot \`${outcome.snapshotId}\` into ${where}: ${outcome.refs} refs verified`;
+    ? `🔎 Restore dry run: ${what} (${formatBytes(outcome.bytes)}) of ${outcome.source} snapshot \`${outcome.snapshotId}\``
+    : `✅ Restored ${outcome.source} snapshot \`${outcome.snapshotId}\` into ${where}: ${what} verified`;
   await core.summary.addRaw(`## ${headline}\n`).write();
 }

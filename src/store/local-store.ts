@@ -80,8 +80,8 @@ export class LocalStore implements Store {
     // Walk only the folder the prefix names, so listing one repository stays cheap.
     const slash = prefix.lastIndexOf('/');
     const folder = this.pathOf(prefix.slice(0, slash + 1));
+    // Temporary files are listed too: one left by a killed run is an orphan for prune to collect.
     for (const file of await walk(folder)) {
-      if (file.endsWith(TEMP_SUFFIX)) continue;
       const key = path.relative(this.root, file).split(path.sep).join('/');
       if (!key.startsWith(prefix)) continue;
       const stat = await fs.stat(file);
@@ -90,7 +90,26 @@ export class LocalStore implements Store {
   }
 
   async delete(keys: string[]): Promise<void> {
-    for (const key of keys) await fs.rm(this.pathOf(key), { force: true });
+    for (const key of keys) {
+      const file = this.pathOf(key);
+      await fs.rm(file, { force: true });
+      await this.removeEmptyFolders(path.dirname(file));
+    }
+  }
+
+  /** A pruned snapshot leaves no empty folders behind (a bucket has no folders to leave). */
+  private async removeEmptyFolders(folder: string): Promise<void> {
+    for (
+      let dir = folder;
+      dir !== this.root && dir.startsWith(this.root + path.sep);
+      dir = path.dirname(dir)
+    ) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        return; // not empty (or already gone): stop climbing
+      }
+    }
   }
 
   private pathOf(key: string): string {

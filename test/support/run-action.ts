@@ -31,7 +31,12 @@ interface ActionYaml {
 export async function runAction(
   actionDir: string,
   inputs: Record<string, string>,
-  options: { env?: Record<string, string>; context?: { repository?: string; token?: string } } = {},
+  options: {
+    env?: Record<string, string>;
+    context?: { repository?: string; token?: string };
+    /** GITHUB_WORKSPACE and cwd; default: a new empty folder. */
+    workspace?: string;
+  } = {},
 ): Promise<ActionRun> {
   const dir = path.join(ROOT, actionDir);
   const action = parse(fs.readFileSync(path.join(dir, 'action.yml'), 'utf8')) as ActionYaml;
@@ -44,9 +49,9 @@ export async function runAction(
   };
   Object.values(files).forEach((file) => fs.writeFileSync(file, ''));
   const runnerTemp = path.join(work, 'runner-temp');
-  const workspace = path.join(work, 'workspace');
+  const workspace = options.workspace ?? path.join(work, 'workspace');
   fs.mkdirSync(runnerTemp);
-  fs.mkdirSync(workspace);
+  fs.mkdirSync(workspace, { recursive: true });
 
   const context = {
     'github.repository': options.context?.repository ?? '',

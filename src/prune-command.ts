@@ -1,0 +1,74 @@
+import { errorMessage, InputError } from './errors.js';
+import { boolean, type InputReader, parseList } from './inputs.js';
+import * as log from './log.js';
+import { DEFAULT_ORPHAN_AGE, type PruneResult, pruneStore } from './prune.js';
+import { formatBytes } from './report/backup-summary.js';
+import { parseDuration, subtractDuration } from './retention/duration.js';
+import { isEmptyPolicy, parsePolicy } from './retention/policy.js';
+import { openUnits } from './selection.js';
+import { SNAPSHOT_KINDS } from './snapshot/manifest.js';
+
+/** `prune` (action and CLI): the retention policy applied per repository, every decision explained. */
+export async function runPrune(read: InputReader, now = new Date()): Promise<PruneResult[]> {
+  const policy = parsePolicy(read);
+  const dryRun = boolean(read, 'dry-run', false);
+  const orphanAge = readOrphanAge(read, now);
+  const units = await openUnits(read, parseList(read('repositories')), SNAPSHOT_KINDS);
+  if (isEmptyPolicy(policy)) log.info('no keep-* rule given: no snapshot is removed (orphans still are)');
+  const results: PruneResult[] = [];
+  for (const { store, sources } of units) {
+    const result = await pruneStore(store, policy, { dryRun, orphanAge, now, sources });
+    for (const unit of result.units) {
+      for (const snapshot of unit.snapshots) {
+        const verb = snapshot.keep ? 'keep  ' : dryRun ? 'would remove' : 'remove';
+        log.info(`${unit.source} ${snapshot.id} ${verb}: ${snapshot.reasons.join(', ')}`);
+      }
+      if (unit.orphanKeys.length)
+        log.info(`${unit.source}: ${unit.orphanKeys.length} orphaned objects of interrupted runs`);
+      if (unit.error) log.warning(`${unit.source}: nothing removed: ${unit.error}`);
+    }
+    results.push(result);
+  }
+  return results;
+}
+
+function readOrphanAge(read: InputReader, now: Date): number {
+  const text = read('orphan-age');
+  if (!text) return DEFAULT_ORPHAN_AGE;
+  try {
+    return now.getTime() - subtractDuration(now.getTime(), parseDuration(text));
+  } catch (error) {
+    throw new InputError('orphan-age', `${errorMessage(error)}`);
+  }
+}
+
+/** Job summary: a headline, a row per repository, and every decision in a folded list. */
+export function pruneSummary(results: PruneResult[]): string {
+  const units = results.flatMap((result) => result.units);
+  const dryRun = results[0]?.dryRun ?? false;
+  const removed = results.reduce((sum, result) => sum + result.snapshotsRemoved, 0);
+  const freed = results.reduce((sum, result) => sum + result.bytesFreed, 0);
+  const verb = dryRun ? 'would remove' : 'removed';
+  const lines = [
+    `## 🧹 Prune${dryRun ? ' (dry run)' : ''}: ${verb} ${removed} snapshots, ${formatBytes(freed)}`,
+    '',
+    '| Repository | Kept | Removed | Orphans | Freed |',
+    '| --- | --- | --- | --- | --- |',
+    ...units.map(
+      (unit) =>
+        `| ${unit.source} | ${unit.kept} | ${unit.removed} | ${unit.orphanKeys.length} | ${formatBytes(unit.bytesFreed)} |`,
+    ),
+    '',
+    '<details><summary>Every decision</summary>',
+    '',
+    ...units.flatMap((unit) =>
+      unit.snapshots.map(
+        (s) => `- ${unit.source} \`${s.id}\`: ${s.keep ? 'kept' : verb} (${s.reasons.join(', ')})`,
+      ),
+    ),
+    '',
+    '</details>',
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,14 @@
+import { type FilesSnapshotResult, parseSnapshotSettings, snapshotFiles } from './files/snapshot.js';
+import type { InputReader } from './inputs.js';
+import { openUnit } from './selection.js';
+
+/**
+ * `snapshot` (action and CLI). {owner}/{repo} in the destination are those of the repository the
+ * workflow runs in (GITHUB_REPOSITORY).
+ */
+export async function runSnapshot(read: InputReader, env = process.env): Promise<FilesSnapshotResult> {
+  const settings = parseSnapshotSettings(read, env);
+  const placeholders = /\{(owner|repo)\}/.test(read('destination'));
+  const { store } = await openUnit(read, placeholders ? env.GITHUB_REPOSITORY || undefined : undefined);
+  return snapshotFiles(store, settings);
+}

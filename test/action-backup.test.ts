@@ -14,6 +14,7 @@ import {
 import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.mjs';
 import { runAction, runCli } from './support/run-action.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { s3Client } from './support/helpers.js';
 
 // The bundled backup action (dist/), run as the runner runs it, against a real S3-protocol server and
 // a real git smart-HTTP server that, like GitHub, wants a token. Nothing is mocked.
@@ -43,14 +44,7 @@ beforeAll(async () => {
     token: TOKEN,
     otherCredentials: ['user:UrlPassw0rd-secret', 'UserOnlyT0ken-secret:'],
   });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: SECRET_KEY },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  client = s3Client(s3, SECRET_KEY);
 });
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { createRichRepository, objectsOf, tempDir } from './support/fixtures.js';
 import { runAction } from './support/run-action.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { s3Client } from './support/helpers.js';
 
 // Client-side encryption end to end through the bundled actions: the backup job holds only the public
 // key; restore and the restore level of verify need the identity; read-data does not (hashes cover the
@@ -20,12 +21,7 @@ beforeAll(async () => {
   work = tempDir();
   source = createRichRepository(path.join(work, 'secret-project'));
   s3 = await startS3Server({ buckets: ['backups'] });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  client = s3Client(s3);
   identity = await generateIdentity();
   recipient = await identityToRecipient(identity);
   const backup = await action('actions/backup', { repositories: source, 'encryption-recipients': recipient });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { createRichRepository, tempDir } from './support/fixtures.js';
 import { runAction, runCli } from './support/run-action.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { s3Client } from './support/helpers.js';
 
 // The bundled verify action (and CLI) against a real S3-protocol server, after real backups.
 let s3: S3Server;
@@ -14,12 +15,7 @@ beforeAll(async () => {
   work = tempDir();
   for (const name of ['alpha', 'bravo']) createRichRepository(path.join(work, name));
   s3 = await startS3Server({ buckets: ['backups'] });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  client = s3Client(s3);
   const backup = await action('actions/backup', { repositories: `${work}/alpha\n${work}/bravo` });
   expect(backup.errors).toEqual([]);
 });

@@ -112,3 +112,32 @@ test('a destination with placeholders and a one-word repository name lists witho
   expect(run.exitCode).toBe(0);
   expect(run.stdout).toContain(`no snapshots in ${path.join(store, 'foo-foo')} for foo`);
 });
+
+test('snapshot, verify, prune and restore of files from the terminal, on the local-folder store', async () => {
+  const folder = path.join(work, 'site');
+  fs.mkdirSync(path.join(folder, 'public'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'public', 'index.html'), '<h1>hi</h1>\n');
+  const files = path.join(work, 'files-store');
+  for (let i = 0; i < 3; i++) {
+    fs.writeFileSync(path.join(folder, 'public', 'build.txt'), `build ${i}\n`);
+    const snap = await runCli(
+      ['snapshot', '--to', files, '--name', 'site', '--path', 'public', '--compression', 'gzip'],
+      env(),
+      folder,
+    );
+    expect(snap.errors).toEqual([]);
+    expect(snap.stdout).toMatch(/snapshot \S+: 3 entries/);
+  }
+  const verify = await runCli(['verify', '--to', files, '--level', 'restore', '--snapshot', 'all'], env());
+  expect(verify.errors).toEqual([]);
+  expect(verify.stdout.match(/^ok +site /gm)).toHaveLength(3);
+
+  const prune = await runCli(['prune', '--to', files, '--keep-last', '1', '--json'], env());
+  expect(prune.errors).toEqual([]);
+  expect(JSON.parse(prune.stdout.slice(prune.stdout.indexOf('[')))[0].snapshotsRemoved).toBe(2);
+
+  const target = path.join(work, 'site-restored');
+  const restore = await runCli(['restore', '--to', files, '--name', 'site', '--target', target], env());
+  expect(restore.errors).toEqual([]);
+  expect(fs.readFileSync(path.join(target, 'public', 'build.txt'), 'utf8')).toBe('build 2\n');
+});

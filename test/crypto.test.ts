@@ -15,8 +15,8 @@ import {
   encryptStream,
   parseEncryptionSettings,
 } from '../src/crypto/age.js';
-import { InputError } from '../src/errors.js';
 import { redact } from '../src/secrets.js';
+import { inputErrorOf, reader } from './support/helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -60,18 +60,6 @@ async function through(stream: Duplex, data: Uint8Array): Promise<Buffer> {
 /** Offset of the payload nonce: just after the header's `--- <mac>` line. */
 function headerEnd(file: Buffer): number {
   return file.indexOf('\n', file.indexOf('\n---') + 1) + 1;
-}
-
-const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
-
-function inputErrorOf(action: () => unknown): InputError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
 }
 
 describe('parseEncryptionSettings', () => {

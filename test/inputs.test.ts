@@ -2,22 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError } from '../src/errors.js';
 import { resolveSource } from '../src/git/source.js';
 import { parseList, readBackupSettings } from '../src/inputs.js';
 import { parseDestination, resolvePlaceholders, validateDestination } from '../src/store/destination.js';
-
-const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
-
-function inputErrorOf(action: () => unknown): InputError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
+import { inputErrorOf, reader } from './support/helpers.js';
 
 describe('destination', () => {
   test('parses s3, r2, file URLs and folders', () => {

@@ -1,4 +1,3 @@
-import { InputError } from '../src/errors.js';
 import { formatDuration, parseDuration, subtractDuration } from '../src/retention/duration.js';
 import {
   applyPolicy,
@@ -9,6 +8,7 @@ import {
   type RetentionPolicy,
   UNLIMITED,
 } from '../src/retention/policy.js';
+import { inputErrorOf, reader } from './support/helpers.js';
 
 // The snapshots of restic's TestApplyPolicy (internal/data/snapshot_policy_test.go), in its order:
 // `<UTC time> [tags]`. Several share a time; restic sorts them stably, we by id: the ids below are
@@ -593,17 +593,6 @@ describe('durations', () => {
 });
 
 describe('parsePolicy', () => {
-  const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
-  function inputErrorOf(action: () => unknown): InputError {
-    try {
-      action();
-    } catch (error) {
-      if (error instanceof InputError) return error;
-      throw error;
-    }
-    throw new Error('expected an InputError');
-  }
-
   test('reads every rule', () => {
     const policy = parsePolicy(
       reader({

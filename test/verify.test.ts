@@ -23,6 +23,7 @@ import {
 } from '../src/verify.js';
 import { commitFile, createRichRepository, git, tempDir } from './support/fixtures.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { s3Client } from './support/helpers.js';
 
 // The verify engine against real backups, in a local folder and on S3 (a real S3-protocol server on
 // 127.0.0.1); corruption is made behind the store's back, with fs or a plain S3 client.
@@ -40,14 +41,7 @@ let roots = 0;
 
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: [BUCKET] });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  client = s3Client(s3);
   work = tempDir();
   // alpha has a 3 MB bundle (read in many chunks); the others are small.
   createRichRepository(path.join(work, 'repos', 'alpha'));

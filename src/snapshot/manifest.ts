@@ -109,7 +109,9 @@ export function parseManifest(text: string, where: string): Manifest {
     }
     const expectedType = value.kind === 'git' ? 'git-bundle' : 'tar';
     if (part.type !== expectedType || !['zstd', 'gzip', 'none', undefined].includes(part.compression)) {
-      throw new Error(`${where} has a part ${part.name} of unknown type or compression; upgrade backup-action`);
+      throw new Error(
+        `${where} has a part ${part.name} of unknown type or compression; upgrade backup-action`,
+      );
     }
     if (!Number.isSafeInteger(part.size) || part.size < 0 || !/^[0-9a-f]{64}$/.test(part.sha256)) {
       throw new Error(`${where} has an invalid size or sha256 for part ${part.name}`);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { backupAll } from './backup.js';
 import { InputError } from './errors.js';
+import * as log from './log.js';
 import { type InputReader, prepareJobs, readBackupSettings } from './inputs.js';
 import { formatBytes } from './report/backup-summary.js';
 import { readRestoreSettings, runRestore } from './restore-command.js';
@@ -85,6 +86,7 @@ export async function runCli(argv: string[]): Promise<number> {
     throw new InputError('arguments', `${(error as Error).message}. Run backup-action --help for usage.`);
   }
   const { values, positionals } = parsed;
+  if (values.json) log.sendProgressToStderr();
   const command = positionals[0];
   if (values.help || !command) {
     console.log(USAGE);

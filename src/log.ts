@@ -5,8 +5,16 @@ import { redact } from './secrets.js';
  * All output goes through here so that no secret can reach a log line. The runner's `::error::` /
  * `::warning::` syntax is used in a terminal too: one format, easy to grep.
  */
+let progressToStderr = false;
+
+/** With `--json`, stdout carries only the JSON: progress lines go to stderr. */
+export function sendProgressToStderr(): void {
+  progressToStderr = true;
+}
+
 export function info(message: string): void {
-  core.info(redact(message));
+  if (progressToStderr) process.stderr.write(`${redact(message)}\n`);
+  else core.info(redact(message));
 }
 
 export function warning(message: string): void {

@@ -148,7 +148,7 @@ export async function prepareJobs(settings: BackupSettings): Promise<BackupJob[]
     }
     jobs.push({ source, store });
   }
-  for (const store of stores.values()) await store.check();
+  for (const store of stores.values()) await store.check({ create: true });
   return jobs;
 }
 

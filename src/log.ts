@@ -7,7 +7,7 @@ import { redact } from './secrets.js';
  */
 let progressToStderr = false;
 
-/** With `--json`, stdout carries only the JSON: progress lines go to stderr. */
+/** With `--json`, stdout carries only the JSON: progress, warnings and errors go to stderr. */
 export function sendProgressToStderr(): void {
   progressToStderr = true;
 }
@@ -18,9 +18,11 @@ export function info(message: string): void {
 }
 
 export function warning(message: string): void {
-  core.warning(redact(message));
+  if (progressToStderr) process.stderr.write(`::warning::${redact(message)}\n`);
+  else core.warning(redact(message));
 }
 
 export function error(message: string): void {
-  core.error(redact(message));
+  if (progressToStderr) process.stderr.write(`::error::${redact(message)}\n`);
+  else core.error(redact(message));
 }

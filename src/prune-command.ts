@@ -16,8 +16,12 @@ export async function runPrune(read: InputReader, now = new Date()): Promise<Pru
   const units = await openUnits(read, parseList(read('repositories')), SNAPSHOT_KINDS);
   if (isEmptyPolicy(policy)) log.info('no keep-* rule given: no snapshot is removed (orphans still are)');
   const results: PruneResult[] = [];
-  for (const { store, sources } of units) {
-    const result = await pruneStore(store, policy, { dryRun, orphanAge, now, sources });
+  for (const { store, kind, sources } of units) {
+    const result = await pruneStore(store, policy, { dryRun, orphanAge, now, kind, sources });
+    for (const source of sources ?? []) {
+      if (!result.units.some((unit) => unit.source === source))
+        log.warning(`no snapshot of ${source} in ${store.location}`);
+    }
     for (const unit of result.units) {
       for (const snapshot of unit.snapshots) {
         const verb = snapshot.keep ? 'keep  ' : dryRun ? 'would remove' : 'remove';
@@ -32,14 +36,25 @@ export async function runPrune(read: InputReader, now = new Date()): Promise<Pru
   return results;
 }
 
+/** Below this, prune could delete the parts of a backup that is uploading right now. */
+const MIN_ORPHAN_AGE = 60 * 60 * 1000;
+
 function readOrphanAge(read: InputReader, now: Date): number {
   const text = read('orphan-age');
   if (!text) return DEFAULT_ORPHAN_AGE;
+  let age: number;
   try {
-    return now.getTime() - subtractDuration(now.getTime(), parseDuration(text));
+    age = now.getTime() - subtractDuration(now.getTime(), parseDuration(text));
   } catch (error) {
     throw new InputError('orphan-age', `${errorMessage(error)}`);
   }
+  if (age < MIN_ORPHAN_AGE) {
+    throw new InputError(
+      'orphan-age',
+      `"${text}" is too short: use at least 1h, or parts of a backup still uploading could be deleted.`,
+    );
+  }
+  return age;
 }
 
 /** Job summary: a headline, a row per repository, and every decision in a folded list. */

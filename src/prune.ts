@@ -16,6 +16,10 @@ export const DEFAULT_ORPHAN_AGE = 24 * 60 * 60 * 1000;
 export const NEWEST_REASON = 'newest snapshot, always kept';
 export const REMOVE_REASON = 'no rule matched';
 const MANIFEST_READS = 16;
+/** What backup and snapshot write into a snapshot folder (and the local store's temporary files). A
+ * folder holding anything else is not ours to collect. */
+const OWN_OBJECT =
+  /^(manifest\.json|repo\.bundle|files\.tar(\.zst|\.gz)?)(\.age)?(\.[0-9a-f]{12}\.partial)?$/;
 
 export interface PruneOptions {
   /** Compute everything, delete nothing. */
@@ -230,7 +234,12 @@ function planUnit(
   const removed = snapshots.filter((s) => !s.keep);
   const orphans = folders.filter(
     (f) =>
-      !f.manifest && idTime(f.id) < oldBefore && f.objects.every((o) => o.lastModified.getTime() < oldBefore),
+      !f.manifest &&
+      idTime(f.id) < oldBefore &&
+      f.objects.every(
+        (o) =>
+          o.lastModified.getTime() < oldBefore && OWN_OBJECT.test(o.key.slice(o.key.lastIndexOf('/') + 1)),
+      ),
   );
   return {
     ...base,

@@ -26,7 +26,11 @@ export interface Unit {
  * names the repository may have: what `list` shows (github.com/owner/repo, local/name) or what was
  * given to backup (owner/repo, a URL, a path).
  */
-export async function openUnit(read: InputReader, repository?: string): Promise<Unit> {
+export async function openUnit(
+  read: InputReader,
+  repository?: string,
+  { create = false } = {},
+): Promise<Unit> {
   const template = required(read, 'destination');
   validateDestination(template);
   const storage = readStorageSettings(read);
@@ -47,10 +51,13 @@ export async function openUnit(read: InputReader, repository?: string): Promise<
     const owner = resolved?.owner ?? segments[segments.length - 2] ?? repo;
     destination = resolvePlaceholders(template, { owner, repo });
   } else if (/\{(owner|repo)\}/.test(template)) {
-    throw new InputError('repo', 'the destination has placeholders; name the repository with --repo.');
+    throw new InputError(
+      'repositories',
+      'the destination has {owner}/{repo} placeholders: name the repositories (--repo in the CLI).',
+    );
   }
   const store = openStore(parseDestination(destination), storage);
-  await store.check();
+  await store.check({ create });
   return { store, names };
 }
 
@@ -80,21 +87,41 @@ export function parseSnapshotSelector(text: string, input = 'snapshot'): { selec
   return { selector: 'latest', at };
 }
 
-/** Which stores hold which of the given repositories (stored names resolved), or the whole store. */
+/** A store and, per kind, the stored names selected in it (absent: everything of that kind). */
+export interface UnitSelection {
+  store: Store;
+  kind?: SnapshotKind;
+  sources?: string[];
+}
+
+/**
+ * Which stores hold which of the given repositories (or file snapshot names), resolved per kind: a
+ * name is matched against git snapshots and file snapshots separately, so `myorg/site` selects the
+ * repository github.com/myorg/site and the file series myorg/site, each under its own kind. A name with
+ * no snapshot at all stays selected (as a repository), so that verify reports it missing.
+ */
 export async function openUnits(
   read: InputReader,
   repositories: string[],
   kinds: SnapshotKind[],
-): Promise<Array<{ store: Store; sources?: string[] }>> {
+): Promise<UnitSelection[]> {
   if (repositories.length === 0) return [{ store: (await openUnit(read)).store }];
-  const byStore = new Map<string, { store: Store; sources: string[] }>();
+  const selections = new Map<string, { store: Store; kind: SnapshotKind; sources: string[] }>();
+  const add = (store: Store, kind: SnapshotKind, source: string) => {
+    const key = `${kind} ${store.location}`;
+    const entry = selections.get(key) ?? { store, kind, sources: [] };
+    selections.set(key, entry);
+    entry.sources.push(source);
+  };
   for (const repository of repositories) {
     const { store, names } = await openUnit(read, repository);
-    const entry = byStore.get(store.location) ?? { store, sources: [] };
-    byStore.set(store.location, entry);
-    // The name that has snapshots, or the first (then reported as "no snapshot of ...").
-    const found = (await findSnapshots(store, names, kinds))[0];
-    entry.sources.push(found?.source ?? names[0]);
+    let found = false;
+    for (const kind of kinds) {
+      const match = (await findSnapshots(store, names, [kind]))[0];
+      if (match) add(store, kind, match.source);
+      found ||= Boolean(match);
+    }
+    if (!found) add(store, kinds[0], names[0]);
   }
-  return [...byStore.values()];
+  return [...selections.values()];
 }

@@ -9,6 +9,7 @@ import { openUnit } from './selection.js';
 export async function runSnapshot(read: InputReader, env = process.env): Promise<FilesSnapshotResult> {
   const settings = parseSnapshotSettings(read, env);
   const placeholders = /\{(owner|repo)\}/.test(read('destination'));
-  const { store } = await openUnit(read, placeholders ? env.GITHUB_REPOSITORY || undefined : undefined);
+  const repository = placeholders ? env.GITHUB_REPOSITORY || undefined : undefined;
+  const { store } = await openUnit(read, repository, { create: true });
   return snapshotFiles(store, settings);
 }

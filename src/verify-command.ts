@@ -12,8 +12,9 @@ export async function runVerify(read: InputReader, now?: Date): Promise<VerifyRe
   const { decryptWith } = parseEncryptionSettings(read);
   const units = await openUnits(read, parseList(read('repositories')), SNAPSHOT_KINDS);
   const reports: VerifyReport[] = [];
-  for (const { store, sources } of units)
-    reports.push(await verifyStore(store, settings, { sources, now, decryptWith }));
+  for (const { store, kind, sources } of units) {
+    reports.push(await verifyStore(store, settings, { kind, sources, now, decryptWith }));
+  }
   for (const report of reports) {
     for (const result of report.results.filter((r) => !r.ok)) {
       for (const problem of result.problems) {

@@ -91,7 +91,11 @@ export const RESTORE_CHECKS: Partial<Record<SnapshotKind, RestoreCheck>> = {
   // restoreFiles checks every entry's safety and the entry count; the bytes are compared here.
   files: async (store, snapshot, target, keys) => {
     const { manifest, entries } = await restoreFiles(store, snapshot, target, { keys });
-    const bytes = entries.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+    // The manifest counts each file's data once: a hard link adds no bytes.
+    const bytes = entries.reduce(
+      (sum, entry) => sum + (entry.type === 'file' && !entry.hardlink ? entry.size : 0),
+      0,
+    );
     if (bytes !== manifest.files.bytes) {
       throw new Error(`restored files hold ${bytes} bytes; the manifest says ${manifest.files.bytes}`);
     }

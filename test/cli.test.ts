@@ -106,11 +106,12 @@ test.each([
   expect(fs.existsSync(path.join(work, 'new'))).toBe(false);
 });
 
-test('a destination with placeholders and a one-word repository name lists without crashing', async () => {
+test('a destination with placeholders and a one-word repository name: a clear error, no crash', async () => {
   const run = await runCli(['list', '--to', path.join(store, '{owner}-{repo}'), '--repo', 'foo'], env());
-  expect(run.errors).toEqual([]);
-  expect(run.exitCode).toBe(0);
-  expect(run.stdout).toContain(`no snapshots in ${path.join(store, 'foo-foo')} for foo`);
+  expect(run.exitCode).toBe(1);
+  expect(run.errors).toEqual([
+    `::error::Input "destination": the folder ${path.join(store, 'foo-foo')} does not exist. Check the path.`,
+  ]);
 });
 
 test('snapshot, verify, prune and restore of files from the terminal, on the local-folder store', async () => {

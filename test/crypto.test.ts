@@ -104,6 +104,15 @@ describe('parseEncryptionSettings', () => {
     );
     expect(asRecipient.message).toMatch(/holds a secret key/);
     expect(asRecipient.message).not.toContain(alice.identity.slice(15));
+    for (const wrapped of [
+      `"${alice.identity}"`,
+      `key=${alice.identity}`,
+      `x${alice.identity.toLowerCase()}`,
+    ]) {
+      const error = inputErrorOf(() => parseEncryptionSettings(reader({ 'encryption-recipients': wrapped })));
+      expect(error.message).toMatch(/entry 1 holds a secret key/);
+      expect(error.message.toLowerCase()).not.toContain(alice.identity.slice(15).toLowerCase());
+    }
 
     const damaged = alice.identity.slice(0, -1);
     const error = inputErrorOf(() =>

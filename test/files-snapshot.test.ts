@@ -118,18 +118,18 @@ function createWorkspace(): string {
 
 const PATTERNS = 'app\n!**/*.log\n!app/cache';
 const EXPECTED = [
-  { path: 'app', type: 'directory', size: 0 },
-  { path: 'app/absolute-link', type: 'symlink', size: 0 },
-  { path: 'app/empty', type: 'directory', size: 0 },
-  { path: 'app/hard', type: 'file', size: 15 },
-  { path: 'app/link', type: 'symlink', size: 0 },
-  { path: 'app/logs', type: 'directory', size: 0 },
-  { path: 'app/run.sh', type: 'file', size: 21 },
-  { path: 'app/secret.env', type: 'file', size: 17 },
-  { path: 'app/shared.txt', type: 'file', size: 15 },
-  { path: 'app/sub', type: 'directory', size: 0 },
-  { path: 'app/sub/deep.txt', type: 'file', size: 100_000 },
-  { path: 'app/sub/up', type: 'symlink', size: 0 },
+  { path: 'app', type: 'directory', size: 0, hardlink: false },
+  { path: 'app/absolute-link', type: 'symlink', size: 0, hardlink: false },
+  { path: 'app/empty', type: 'directory', size: 0, hardlink: false },
+  { path: 'app/hard', type: 'file', size: 15, hardlink: false },
+  { path: 'app/link', type: 'symlink', size: 0, hardlink: false },
+  { path: 'app/logs', type: 'directory', size: 0, hardlink: false },
+  { path: 'app/run.sh', type: 'file', size: 21, hardlink: false },
+  { path: 'app/secret.env', type: 'file', size: 17, hardlink: false },
+  { path: 'app/shared.txt', type: 'file', size: 15, hardlink: true },
+  { path: 'app/sub', type: 'directory', size: 0, hardlink: false },
+  { path: 'app/sub/deep.txt', type: 'file', size: 100_000, hardlink: false },
+  { path: 'app/sub/up', type: 'symlink', size: 0, hardlink: false },
 ];
 
 /** What a restore must reproduce of each entry: type, mode, mtime, content or link target. */

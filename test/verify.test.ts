@@ -430,11 +430,12 @@ describe.each(backends)('%s store', (_, backend) => {
     expect(covered.sort()).toEqual(UNITS);
   });
 
-  test('file snapshots: a real one passes the restore level; a broken archive with a correct hash fails it', async () => {
+  test('file snapshots: a real one (with a hard link) passes the restore level; a broken archive with a correct hash fails it', async () => {
     const store = backend.open(freshRoot());
     const files = path.join(work, `files-${Math.random().toString(16).slice(2)}`);
     fs.mkdirSync(path.join(files, 'config'), { recursive: true });
     fs.writeFileSync(path.join(files, 'config', 'app.yml'), 'key: value\n');
+    fs.linkSync(path.join(files, 'config', 'app.yml'), path.join(files, 'config', 'same-file.yml')); // a hard link
     await snapshotFiles(store, {
       name: 'configs',
       patterns: 'config',

@@ -1,6 +1,5 @@
-import * as core from '@actions/core';
 import { errorMessage } from '../errors.js';
-import { redact } from '../secrets.js';
+import * as log from '../log.js';
 
 /**
  * Runs an action body: any error that escapes becomes a single `::error::` line and exit code 1.
@@ -10,6 +9,8 @@ export async function runAction(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    core.setFailed(redact(errorMessage(error)));
+    // What core.setFailed does, through our log (which knows where errors go in the CLI).
+    log.error(errorMessage(error));
+    process.exitCode = 1;
   }
 }

@@ -53,23 +53,28 @@ export function parseEncryptionSettings(read: InputReader): EncryptionSettings {
 
 function parseRecipients(text: string): string[] {
   const recipients = parseList(text);
-  for (const recipient of recipients) {
-    if (/^AGE-(SECRET-KEY|PLUGIN)-/i.test(recipient)) {
-      addSecret(recipient); // and never quote it
+  recipients.forEach((recipient, index) => {
+    // Anywhere in the line: a pasted secret key must never be quoted back, even inside other text.
+    const secret = /AGE-(SECRET-KEY|PLUGIN)-\S*/i.exec(recipient);
+    if (secret) {
+      addSecret(secret[0]);
+      addSecret(recipient);
       throw new InputError(
         'encryption-recipients',
-        'holds a secret key (AGE-SECRET-KEY-…). Give its public key instead: `age-keygen -y identity.txt` prints it.',
+        `entry ${index + 1} holds a secret key (AGE-SECRET-KEY-…). Give its public key instead: \`age-keygen -y identity.txt\` prints it.`,
       );
     }
     try {
       new Encrypter().addRecipient(recipient);
     } catch {
+      // Quote only what looks like a public key; anything else could be a secret pasted by mistake.
+      const shown = /^age1[0-9a-z]+$/.test(recipient) ? `"${recipient}"` : `entry ${index + 1}`;
       throw new InputError(
         'encryption-recipients',
-        `"${recipient}" is not an age public key. Give one age1… key per line, as printed by age-keygen (ssh keys are not supported).`,
+        `${shown} is not an age public key. Give one age1… key per line, as printed by age-keygen (ssh keys are not supported).`,
       );
     }
-  }
+  });
   return [...new Set(recipients)];
 }
 

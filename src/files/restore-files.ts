@@ -14,9 +14,10 @@ import { type Compression, decompressor, PART_NAMES, zstdAvailable } from './sna
 export interface RestoredEntry {
   /** Relative to the target, with `/`. */
   path: string;
-  /** A hard link is a `file` (with its file's size). */
+  /** A hard link is a `file` (with its file's size), marked `hardlink`. */
   type: 'file' | 'directory' | 'symlink';
   size: number;
+  hardlink: boolean;
 }
 
 export interface RestoreFilesOptions {
@@ -105,7 +106,11 @@ export async function restoreFiles(
       if (existsSync(target)) await fs.rmdir(target);
       await fs.rename(tree, target);
     }
-    return { manifest, target, entries: entries.map(({ path, type, size }) => ({ path, type, size })) };
+    return {
+      manifest,
+      target,
+      entries: entries.map(({ path, type, size, hardlink }) => ({ path, type, size, hardlink })),
+    };
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }

@@ -1,8 +1,8 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { decryptStream, type DecryptWith } from '../crypto/age.js';
-import { InputError } from '../errors.js';
+import { decryptStream, type DecryptWith, type EncryptionDescription } from '../crypto/age.js';
+import { errorMessage, InputError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { SnapshotRef } from './catalog.js';
 import { HashingStream } from './hash.js';
@@ -28,12 +28,7 @@ export async function downloadVerified(
   file: string,
   keys?: DecryptWith,
 ): Promise<void> {
-  if (part.encryption && !keys) {
-    throw new InputError(
-      'encryption-identity',
-      `${snapshot.source} ${snapshot.id} is encrypted (age). Give encryption-identity (or encryption-passphrase) to read it.`,
-    );
-  }
+  if (part.encryption) checkKeys(snapshot, part.encryption, keys);
   const hashing = new HashingStream(part.size);
   const corrupt = (found: string) =>
     new Error(
@@ -47,10 +42,36 @@ export async function downloadVerified(
     await pipeline([await store.download(key), ...stages, createWriteStream(file)]);
   } catch (error) {
     if (hashing.bytes > part.size) throw corrupt(`read more than that`);
+    const message = errorMessage(error);
+    if (/no identity matched/.test(message)) {
+      throw new InputError(
+        part.encryption && 'passphrase' in part.encryption ? 'encryption-passphrase' : 'encryption-identity',
+        `does not decrypt ${snapshot.source} ${snapshot.id} (${message}). Give the key it was encrypted for.`,
+      );
+    }
+    if (/cannot decrypt/.test(message)) throw corrupt(message);
     throw error;
   }
   const sha256 = hashing.digest();
   if (hashing.bytes !== part.size || sha256 !== part.sha256) {
     throw corrupt(`read ${hashing.bytes} bytes with sha256 ${sha256}`);
+  }
+}
+
+/** Says which key is missing before anything is downloaded: a passphrase, or an identity. */
+function checkKeys(snapshot: SnapshotRef, encryption: EncryptionDescription, keys?: DecryptWith): void {
+  const what = `${snapshot.source} ${snapshot.id}`;
+  if ('passphrase' in encryption) {
+    if (!keys?.passphrase) {
+      throw new InputError(
+        'encryption-passphrase',
+        `${what} is encrypted with a passphrase (age). Give it to read the snapshot.`,
+      );
+    }
+  } else if (!keys?.identities.length) {
+    throw new InputError(
+      'encryption-identity',
+      `${what} is encrypted (age) to ${encryption.recipients.join(', ')}. Give the matching identity to read it.`,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -21,7 +21,10 @@ export class LocalStore implements Store {
     this.location = this.root;
   }
 
-  async check(): Promise<void> {
+  async check({ create = false } = {}): Promise<void> {
+    if (!create && !existsSync(this.root)) {
+      throw new InputError('destination', `the folder ${this.root} does not exist. Check the path.`);
+    }
     try {
       await fs.mkdir(this.root, { recursive: true });
       await fs.access(this.root, fs.constants.W_OK);

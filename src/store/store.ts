@@ -13,8 +13,11 @@ export interface StoredObject {
 export interface Store {
   /** The destination without secrets, for logs: `s3://bucket/prefix`, `/srv/backups`. */
   readonly location: string;
-  /** Fails with an InputError when the destination cannot be used (missing bucket, bad credentials...). */
-  check(): Promise<void>;
+  /**
+   * Fails with an InputError when the destination cannot be used (missing bucket, bad credentials...).
+   * `create`: a local folder that does not exist yet is created (for writers); readers get an error.
+   */
+  check(options?: { create?: boolean }): Promise<void>;
   /** Streams `body` to `key`; the object appears only when complete. */
   upload(key: string, body: Readable): Promise<void>;
   /** Writes a small object only if `key` does not exist yet; returns false if it did. */

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
-const ACTIONS = ['backup', 'prune', 'restore', 'snapshot', 'verify'];
+const ACTIONS = ['backup', 'open-issue-on-failure', 'prune', 'report', 'restore', 'snapshot', 'verify'];
 
 rmSync('dist', { recursive: true, force: true });
 execFileSync(

@@ -9,6 +9,8 @@ const root = path.resolve(import.meta.dirname, '..');
 const ACTIONS = {
   backup: 'actions/backup/action.yml',
   prune: 'actions/prune/action.yml',
+  report: 'actions/report/action.yml',
+  'open-issue-on-failure': 'actions/open-issue-on-failure/action.yml',
   restore: 'actions/restore/action.yml',
   snapshot: 'actions/snapshot/action.yml',
   verify: 'actions/verify/action.yml',

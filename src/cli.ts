@@ -9,6 +9,7 @@ import { readRestoreSettings, runRestore } from './restore-command.js';
 import { runVerify } from './verify-command.js';
 import { runPrune } from './prune-command.js';
 import { runSnapshot } from './snapshot-command.js';
+import { reportTable, runReport } from './report/report.js';
 import { readManifest } from './snapshot/catalog.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
 import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
@@ -26,6 +27,7 @@ Commands:
   prune    --to <destination> [--repo <repository> ...] [--keep-last n] [--keep-hourly n] [--keep-daily n]
            [--keep-weekly n] [--keep-monthly n] [--keep-yearly n] [--keep-within 30d] [--keep-tag t]
            [--orphan-age 24h] [--dry-run] [--json]
+  report   --to <destination> [--repo <repository> ...] [--max-age 26h] [--json]
   restore  --to <destination> --repo <repository> (--target <dir> | --to-repository <owner/name|url>)
            [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run]
 
@@ -57,6 +59,7 @@ const OPTIONS = {
   'to-repository': { type: 'string' },
   'dry-run': { type: 'boolean' },
   level: { type: 'string' },
+  'max-age': { type: 'string' },
   path: { type: 'string', multiple: true },
   name: { type: 'string' },
   compression: { type: 'string' },
@@ -106,10 +109,12 @@ export async function runCli(argv: string[]): Promise<number> {
       return pruneCommand(read, values);
     case 'snapshot':
       return snapshotCommand(read);
+    case 'report':
+      return reportCommand(read, values);
     default:
       throw new InputError(
         'command',
-        `unknown command "${command}". Use backup, snapshot, list, restore, verify or prune.`,
+        `unknown command "${command}". Use backup, snapshot, list, restore, verify, prune or report.`,
       );
   }
 }
@@ -260,4 +265,10 @@ async function snapshotCommand(read: InputReader): Promise<number> {
   const result = await runSnapshot(read, { ...process.env, GITHUB_WORKSPACE: process.cwd() });
   console.log(`snapshot ${result.snapshotId}: ${result.files} entries, ${formatBytes(result.bytes)} stored`);
   return 0;
+}
+
+async function reportCommand(read: InputReader, values: Values): Promise<number> {
+  const { report } = await runReport(read);
+  console.log(values.json ? JSON.stringify(report, null, 2) : reportTable(report));
+  return report.ok ? 0 : 1;
 }

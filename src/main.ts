@@ -1,5 +1,7 @@
 import { backupAction } from './actions/backup.js';
+import { openIssueAction } from './actions/open-issue.js';
 import { pruneAction } from './actions/prune.js';
+import { reportAction } from './actions/report.js';
 import { restoreAction } from './actions/restore.js';
 import { snapshotAction } from './actions/snapshot.js';
 import { verifyAction } from './actions/verify.js';
@@ -20,6 +22,10 @@ export async function main(entry: string): Promise<void> {
       return runAction(pruneAction);
     case 'snapshot':
       return runAction(snapshotAction);
+    case 'report':
+      return runAction(reportAction);
+    case 'open-issue-on-failure':
+      return runAction(openIssueAction);
     case 'verify':
       return runAction(verifyAction);
     case 'cli':

@@ -1,14 +1,8 @@
 import { mapLimit } from './concurrency.js';
 import { errorMessage } from './errors.js';
 import { applyPolicy, type RetentionPolicy } from './retention/policy.js';
-import { idTime, readManifest } from './snapshot/catalog.js';
-import {
-  MANIFEST_NAME,
-  SNAPSHOT_ID,
-  SNAPSHOT_KINDS,
-  type SnapshotKind,
-  sourcePrefix,
-} from './snapshot/manifest.js';
+import { idTime, parseSnapshotKey, readManifest } from './snapshot/catalog.js';
+import { MANIFEST_NAME, SNAPSHOT_KINDS, type SnapshotKind, sourcePrefix } from './snapshot/manifest.js';
 import type { Store, StoredObject } from './store/store.js';
 
 /** A folder without a manifest younger than this may be an upload in progress. */
@@ -146,7 +140,7 @@ async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]>
   const units = new Map<string, Listed>();
   for (const { kind, prefix, source } of listings) {
     for await (const object of store.list(prefix)) {
-      const parsed = parseKey(object.key);
+      const parsed = parseSnapshotKey(object.key);
       // `source` also excludes a nested source (`a/b/c` listed under `a/b/`): it has its own listing.
       if (!parsed || parsed.kind !== kind || (source !== undefined && parsed.source !== source)) continue;
       const unitKey = `${kind}/${parsed.source}`;
@@ -159,18 +153,6 @@ async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]>
     }
   }
   return [...units.values()].sort((a, b) => compare(a.kind, b.kind) || compare(a.source, b.source));
-}
-
-/** `<kind>/<source…>/<id>/<name>`: the id is the folder right above the object. */
-function parseKey(key: string): { kind: SnapshotKind; source: string; id: string; name: string } | undefined {
-  const segments = key.split('/');
-  const kind = segments[0] as SnapshotKind;
-  const sourceSegments = segments.slice(1, -2);
-  const id = segments[segments.length - 2];
-  if (!SNAPSHOT_KINDS.includes(kind) || sourceSegments.length === 0 || sourceSegments.includes(''))
-    return undefined;
-  if (!SNAPSHOT_ID.test(id ?? '')) return undefined;
-  return { kind, source: sourceSegments.join('/'), id, name: segments[segments.length - 1] };
 }
 
 /**

@@ -15,11 +15,10 @@ import {
 } from '../retention/duration.js';
 import { redact } from '../secrets.js';
 import { openUnits } from '../selection.js';
-import { idTime, readManifest, type SnapshotRef } from '../snapshot/catalog.js';
+import { idTime, parseSnapshotKey, readManifest, type SnapshotRef } from '../snapshot/catalog.js';
 import {
   type Manifest,
   MANIFEST_NAME,
-  SNAPSHOT_ID,
   SNAPSHOT_KINDS,
   type SnapshotKind,
   sourcePrefix,
@@ -279,7 +278,7 @@ async function collect(
     { kind: SnapshotKind; source: string; id: string; bytes: number; manifest?: string }
   >();
   for await (const object of store.list(prefix)) {
-    const parsed = parseKey(object.key);
+    const parsed = parseSnapshotKey(object.key);
     if (!parsed || parsed.kind !== kind || (source !== undefined && parsed.source !== source)) continue;
     const folderKey = `${parsed.source}/${parsed.id}`;
     let folder = folders.get(folderKey);
@@ -296,18 +295,6 @@ async function collect(
     unit.snapshots.push({ ref, bytes: folder.bytes });
   }
   for (const unit of units.values()) unit.snapshots.sort((a, b) => compare(b.ref.id, a.ref.id));
-}
-
-/** `<kind>/<source…>/<id>/<name>`: the id is the folder right above the object (as prune reads keys). */
-function parseKey(key: string): { kind: SnapshotKind; source: string; id: string; name: string } | undefined {
-  const segments = key.split('/');
-  const kind = segments[0] as SnapshotKind;
-  const sourceSegments = segments.slice(1, -2);
-  const id = segments[segments.length - 2];
-  if (!SNAPSHOT_KINDS.includes(kind) || sourceSegments.length === 0 || sourceSegments.includes(''))
-    return undefined;
-  if (!SNAPSHOT_ID.test(id ?? '')) return undefined;
-  return { kind, source: sourceSegments.join('/'), id, name: segments[segments.length - 1] };
 }
 
 async function describeUnit(

@@ -91,3 +91,20 @@ export function idTime(id: string): number {
   if (!m) return NaN;
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
 }
+
+/**
+ * `<kind>/<source…>/<id>/<name>` → its parts, or undefined for a key that is not in a snapshot folder
+ * (the id is the folder right above the object; sources may have any number of segments).
+ */
+export function parseSnapshotKey(
+  key: string,
+): { kind: SnapshotKind; source: string; id: string; name: string } | undefined {
+  const segments = key.split('/');
+  const kind = segments[0] as SnapshotKind;
+  const sourceSegments = segments.slice(1, -2);
+  const id = segments[segments.length - 2];
+  if (!SNAPSHOT_KINDS.includes(kind) || sourceSegments.length === 0 || sourceSegments.includes(''))
+    return undefined;
+  if (!SNAPSHOT_ID.test(id ?? '')) return undefined;
+  return { kind, source: sourceSegments.join('/'), id, name: segments[segments.length - 1] };
+}

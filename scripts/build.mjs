@@ -1,9 +1,10 @@
 // Bundles the engine once with ncc (dist/engine/) and writes one tiny entry stub per action, so that
 // every action and the CLI share a single copy of the code (as github/codeql-action does).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
-const ACTIONS = ['backup', 'open-issue-on-failure', 'prune', 'report', 'restore', 'snapshot', 'verify'];
+// One stub per folder under actions/ (each action.yml's main is ../../dist/<folder>.js).
+const ACTIONS = readdirSync('actions');
 
 rmSync('dist', { recursive: true, force: true });
 execFileSync(

@@ -1,20 +1,15 @@
 // Regenerates the inputs/outputs tables in README.md from the action.yml files (as actions/checkout's
 // generate-docs does), between <!-- action-docs:NAME --> markers. `--check` fails when they drift.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '..');
-const ACTIONS = {
-  backup: 'actions/backup/action.yml',
-  prune: 'actions/prune/action.yml',
-  report: 'actions/report/action.yml',
-  'open-issue-on-failure': 'actions/open-issue-on-failure/action.yml',
-  restore: 'actions/restore/action.yml',
-  snapshot: 'actions/snapshot/action.yml',
-  verify: 'actions/verify/action.yml',
-};
+// Every action under actions/ has its tables in the README (a missing marker is an error).
+const ACTIONS = Object.fromEntries(
+  readdirSync(path.join(root, 'actions')).map((name) => [name, `actions/${name}/action.yml`]),
+);
 
 const cell = (text) =>
   String(text ?? '')

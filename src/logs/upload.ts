@@ -23,7 +23,7 @@ function artifactServiceAvailable(): 'yes' | 'no' | 'ghes' {
   if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) return 'no';
   // The client's own rule (internal/shared/config.ts isGhes), checked here so that GHES gets one
   // clear warning instead of the client's generic one plus ours.
-  let host = '';
+  let host: string;
   try {
     host = new URL(process.env.GITHUB_SERVER_URL || 'https://github.com').hostname.toUpperCase();
   } catch {
@@ -65,7 +65,9 @@ export async function uploadRunLog(
     );
     return { ...result, uploaded: true, id: response.id, size: response.size };
   } catch (error) {
-    log.warning(`Run log not uploaded as artifact "${options.name}": ${errorMessage(error)}; it is at ${result.path}`);
+    log.warning(
+      `Run log not uploaded as artifact "${options.name}": ${errorMessage(error)}; it is at ${result.path}`,
+    );
     return result;
   }
 }

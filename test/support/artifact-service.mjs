@@ -1,0 +1,333 @@
+// A local stand-in for GitHub's Actions artifact service (the "v4" results service), so the real
+// @actions/artifact client (v2 and later) runs end to end without internet: a small Twirp JSON server
+// for the artifact API, plus Azurite for the blobs. Same approach as cache-service.mjs.
+//
+// The client POSTs JSON (proto field names, e.g. workflow_run_backend_id; int64 as strings) to
+// $ACTIONS_RESULTS_URL/twirp/github.actions.results.api.v1.ArtifactService/<Method> with
+// `Authorization: Bearer $ACTIONS_RUNTIME_TOKEN`. It decodes that token as a JWT (without verifying
+// it) and takes the run and job ids from its `scp` claim ("Actions.Results:<runId>:<jobId>"), then
+// uploads the zip with the signed URL we hand out and finalizes with its size and sha256.
+// Modelled: one run, names unique within it (409 already_exists, as GitHub answers), size and digest
+// checked at finalize. Not modelled: expiry, size limits, the public REST API (download by findBy).
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  SASProtocol,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+
+// Azurite's built-in development account (public, documented well-known key).
+const ACCOUNT = 'devstoreaccount1';
+const ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const CONTAINER = 'actions-results';
+const SERVICE = '/twirp/github.actions.results.api.v1.ArtifactService/';
+
+/** Starts Azurite (child process) on a free port and resolves with its blob endpoint. */
+function startAzurite(cwd) {
+  const pkg = createRequire(import.meta.url).resolve('azurite/package.json');
+  const main = path.join(path.dirname(pkg), 'dist/src/blob/main.js');
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      ...['--blobHost', '127.0.0.1', '--blobPort', '0'],
+      // Telemetry would try to reach Application Insights (and log its failure offline).
+      ...['--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent'],
+    ],
+    // cwd is its default --location (which it refuses together with --inMemoryPersistence).
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      // With --blobPort 0 the chosen port is only known from this line.
+      const m = /successfully listens on (http:\/\/\S+)/.exec(output);
+      if (m) {
+        child.stdout.off('data', onData);
+        child.off('exit', onExit);
+        child.stdout.resume(); // keep draining, never print
+        resolve({ child, endpoint: m[1].replace(/\/$/, '') });
+      }
+    };
+    const onExit = (code) => reject(new Error(`azurite exited (${code}) before listening: ${output}`));
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    child.once('exit', onExit);
+    child.once('error', reject);
+  });
+}
+
+function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    // SIGTERM lets Azurite close its server; SIGKILL if it lingers.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+class TwirpError extends Error {
+  constructor(status, code, msg) {
+    super(msg);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const base64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/**
+ * An ACTIONS_RUNTIME_TOKEN-shaped JWT for run `runId`, job `jobId`. The client never verifies the
+ * signature, so it is random bytes; the service below compares the whole token instead.
+ */
+export function makeRuntimeToken(runId, jobId) {
+  const claims = {
+    scp: `Actions.GenericRead:00000000-0000-0000-0000-000000000000 Actions.Results:${runId}:${jobId}`,
+    iat: Math.floor(Date.now() / 1000),
+    exp: Math.floor(Date.now() / 1000) + 6 * 60 * 60,
+  };
+  return `${base64url({ typ: 'JWT', alg: 'RS256' })}.${base64url(claims)}.${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * The entries of a zip (what artifacts are): [{ name, data }] in central-directory order. Handles
+ * what archiver writes (stored or deflated, sizes in the central directory because it streams with
+ * data descriptors); checks each entry's CRC-32. No zip64, no encryption.
+ */
+export function readZip(zip) {
+  const buf = Buffer.from(zip);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error('not a zip: no end of central directory record');
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const entries = [];
+  for (let n = 0; n < count; n++) {
+    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`bad central directory entry at ${p}`);
+    const method = buf.readUInt16LE(p + 10);
+    const crc = buf.readUInt32LE(p + 16);
+    const compressedSize = buf.readUInt32LE(p + 20);
+    const size = buf.readUInt32LE(p + 24);
+    const nameLength = buf.readUInt16LE(p + 28);
+    const extraLength = buf.readUInt16LE(p + 30);
+    const commentLength = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLength);
+    p += 46 + nameLength + extraLength + commentLength;
+
+    if (buf.readUInt32LE(local) !== 0x04034b50) throw new Error(`bad local header for ${name}`);
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const raw = buf.subarray(start, start + compressedSize);
+    let data;
+    if (method === 0) data = Buffer.from(raw);
+    else if (method === 8) data = zlib.inflateRawSync(raw);
+    else throw new Error(`${name}: unsupported compression method ${method}`);
+    if (data.length !== size) throw new Error(`${name}: ${data.length} bytes, expected ${size}`);
+    if (typeof zlib.crc32 === 'function' && zlib.crc32(data) >>> 0 !== crc) {
+      throw new Error(`${name}: CRC-32 mismatch`);
+    }
+    entries.push({ name, data });
+  }
+  return entries;
+}
+
+export async function startArtifactService() {
+  const temp = mkdtempSync(path.join(tmpdir(), 'artifact-service-'));
+  const { child, endpoint } = await startAzurite(temp).catch((error) => {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  });
+  // Don't leave Azurite behind if the test process dies without calling stop().
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+
+  const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY);
+  const container = new BlobServiceClient(`${endpoint}/${ACCOUNT}`, credential).getContainerClient(CONTAINER);
+  try {
+    await container.create();
+  } catch (error) {
+    await stopChild(child);
+    process.off('exit', killChild);
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+
+  const runId = '3f2d6c2e-1a7b-4c5d-9e8f-0a1b2c3d4e5f';
+  const jobId = '7a8b9c0d-1e2f-5a3b-8c4d-5e6f7a8b9c0d';
+  const token = makeRuntimeToken(runId, jobId);
+  /** name → { id, name, blob, size, digest, mimeType, expiresAt, createdAt, finalized } */
+  const store = new Map();
+  let seq = 0;
+
+  const signedUrl = (blob, permissions) =>
+    container.getBlobClient(blob).generateSasUrl({
+      permissions: BlobSASPermissions.parse(permissions),
+      expiresOn: new Date(Date.now() + 60 * 60 * 1000),
+      protocol: SASProtocol.HttpsAndHttp, // Azurite here speaks plain http
+    });
+
+  const ready = () => [...store.values()].filter((a) => a.finalized).sort((a, b) => a.id - b.id);
+
+  function pending(name) {
+    const artifact = store.get(name);
+    if (!artifact || artifact.finalized)
+      throw new TwirpError(404, 'not_found', `no pending artifact ${name}`);
+    return artifact;
+  }
+
+  const methods = {
+    async CreateArtifact({ name, expires_at, version, mime_type }) {
+      if (!name) throw new TwirpError(400, 'invalid_argument', 'name is required');
+      if (store.has(name)) {
+        throw new TwirpError(
+          409,
+          'already_exists',
+          'an artifact with this name already exists on the workflow run',
+        );
+      }
+      const artifact = {
+        id: ++seq,
+        name,
+        blob: `${runId}/${seq}/${name}`,
+        size: 0,
+        digest: undefined,
+        mimeType: mime_type,
+        version,
+        expiresAt: expires_at,
+        createdAt: new Date().toISOString(),
+        finalized: false,
+      };
+      store.set(name, artifact);
+      return { ok: true, signed_upload_url: await signedUrl(artifact.blob, 'cw') };
+    },
+    async FinalizeArtifact({ name, size, hash }) {
+      const artifact = pending(name);
+      // Check the upload really landed and matches what the client claims.
+      const data = await container.getBlobClient(artifact.blob).downloadToBuffer();
+      if (data.length !== Number(size)) {
+        return { ok: false, artifact_id: '0' };
+      }
+      const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+      if (hash !== undefined && hash !== digest) return { ok: false, artifact_id: '0' };
+      Object.assign(artifact, { size: data.length, digest, finalized: true });
+      return { ok: true, artifact_id: String(artifact.id) };
+    },
+    async ListArtifacts({ name_filter, id_filter }) {
+      const artifacts = ready()
+        .filter((a) => name_filter === undefined || a.name === name_filter)
+        .filter((a) => id_filter === undefined || String(a.id) === String(id_filter))
+        .map((a) => ({
+          workflow_run_backend_id: runId,
+          workflow_job_run_backend_id: jobId,
+          database_id: String(a.id),
+          name: a.name,
+          size: String(a.size),
+          created_at: a.createdAt,
+          ...(a.digest && { digest: a.digest }),
+        }));
+      return { artifacts };
+    },
+    async GetSignedArtifactURL({ name }) {
+      const artifact = store.get(name);
+      if (!artifact?.finalized) throw new TwirpError(404, 'not_found', `no artifact ${name}`);
+      return { signed_url: await signedUrl(artifact.blob, 'r') };
+    },
+    async DeleteArtifact({ name }) {
+      const artifact = store.get(name);
+      if (!artifact?.finalized) throw new TwirpError(404, 'not_found', `no artifact ${name}`);
+      store.delete(name);
+      await container.getBlobClient(artifact.blob).deleteIfExists();
+      return { ok: true, artifact_id: String(artifact.id) };
+    },
+  };
+
+  const server = createServer(async (req, res) => {
+    const reply = (status, body) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const name = req.url.startsWith(SERVICE) ? req.url.slice(SERVICE.length) : '';
+      if (req.method !== 'POST' || !Object.hasOwn(methods, name)) {
+        throw new TwirpError(404, 'bad_route', `no handler for ${req.method} ${req.url}`);
+      }
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        throw new TwirpError(401, 'unauthenticated', 'missing or wrong runtime token');
+      }
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const request = JSON.parse(body || '{}');
+      // The ids come from the token's scp claim; the service insists they match it.
+      if (request.workflow_run_backend_id !== runId || request.workflow_job_run_backend_id !== jobId) {
+        throw new TwirpError(
+          400,
+          'invalid_argument',
+          'workflow run or job backend id does not match the token',
+        );
+      }
+      reply(200, await methods[name](request));
+    } catch (error) {
+      // Twirp error shape; the client reads `msg`. 500s would be retried (with 3 s+ back-off), so the
+      // service only answers them for real failures of its own.
+      if (error instanceof TwirpError) reply(error.status, { code: error.code, msg: error.message });
+      else reply(500, { code: 'internal', msg: String(error?.message ?? error) });
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+  const find = (idOrName) =>
+    ready().find((a) => (typeof idOrName === 'number' ? a.id === idOrName : a.name === idOrName));
+
+  return {
+    env: {
+      ACTIONS_RESULTS_URL: `http://127.0.0.1:${server.address().port}/`,
+      ACTIONS_RUNTIME_TOKEN: token,
+      // Any other host counts as GHES, where the client refuses to run.
+      GITHUB_SERVER_URL: 'https://github.com',
+      // Pinned so that an outer runner's retention cap cannot change (and warn about) expiry.
+      GITHUB_RETENTION_DAYS: '90',
+    },
+    artifacts() {
+      return ready().map(({ id, name, size, digest, mimeType, expiresAt, version }) => ({
+        id,
+        name,
+        size,
+        digest,
+        mimeType,
+        expiresAt,
+        version,
+      }));
+    },
+    async download(idOrName) {
+      const artifact = find(idOrName);
+      if (!artifact) throw new Error(`no finalized artifact ${idOrName}`);
+      return container.getBlobClient(artifact.blob).downloadToBuffer();
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await stopChild(child);
+      process.off('exit', killChild);
+      rmSync(temp, { recursive: true, force: true });
+    },
+  };
+}

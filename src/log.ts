@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { record } from './logs/run-log.js';
 import { redact } from './secrets.js';
 
 /**
@@ -13,16 +14,19 @@ export function sendProgressToStderr(): void {
 }
 
 export function info(message: string): void {
+  record({ step: 'log', outcome: 'info', message });
   if (progressToStderr) process.stderr.write(`${redact(message)}\n`);
   else core.info(redact(message));
 }
 
 export function warning(message: string): void {
+  record({ step: 'log', outcome: 'warning', message });
   if (progressToStderr) process.stderr.write(`::warning::${redact(message)}\n`);
   else core.warning(redact(message));
 }
 
 export function error(message: string): void {
+  record({ step: 'log', outcome: 'error', message });
   if (progressToStderr) process.stderr.write(`::error::${redact(message)}\n`);
   else core.error(redact(message));
 }

@@ -3,7 +3,7 @@ import { openIssueAction } from './actions/open-issue.js';
 import { pruneAction } from './actions/prune.js';
 import { reportAction } from './actions/report.js';
 import { restoreAction } from './actions/restore.js';
-import { runAction } from './actions/run.js';
+import { runAction, runLoggedAction } from './actions/run.js';
 import { snapshotAction } from './actions/snapshot.js';
 import { verifyAction } from './actions/verify.js';
 import { runCli } from './cli.js';
@@ -31,5 +31,5 @@ export async function main(entry: string): Promise<void> {
   }
   const action = ACTIONS[entry];
   if (!action) throw new Error(`unknown entry ${entry}`);
-  return runAction(action);
+  return runLoggedAction(entry, action);
 }

@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { backupAll } from '../backup.js';
 import { prepareJobs, readBackupSettings } from '../inputs.js';
 import * as log from '../log.js';
+import { record } from '../logs/run-log.js';
 import { backupSummary } from '../report/backup-summary.js';
 
 /** The `backup` action: inputs → engine → outputs, job summary, and one error line per failure. */
@@ -10,6 +11,16 @@ export async function backupAction(): Promise<void> {
   const jobs = await prepareJobs(settings);
   const results = await backupAll(jobs, settings.options);
 
+  for (const result of results) {
+    record({
+      repository: result.repository,
+      step: 'backup',
+      bytes: result.bytes,
+      durationMs: result.durationMs,
+      outcome: result.status,
+      message: result.snapshotId ?? result.error,
+    });
+  }
   const created = results.filter((result) => result.status === 'created');
   core.setOutput('updated', String(created.length > 0));
   core.setOutput('snapshot-ids', JSON.stringify(created.map((result) => result.snapshotId)));

@@ -1,5 +1,11 @@
+import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import { errorMessage } from '../errors.js';
+import { boolean, integer } from '../inputs.js';
 import * as log from '../log.js';
+import { closeRunLog, record, startRunLog } from '../logs/run-log.js';
+import { uploadRunLog } from '../logs/upload.js';
 
 /**
  * Runs an action body: any error that escapes becomes a single `::error::` line and exit code 1.
@@ -13,4 +19,29 @@ export async function runAction(body: () => Promise<void>): Promise<void> {
     log.error(errorMessage(error));
     process.exitCode = 1;
   }
+}
+
+/**
+ * Runs an action with its structured run log (JSON lines: every log line, and what the action records
+ * per repository), uploaded as an artifact at the end (`upload-logs`, `log-retention-days`). Outside
+ * Actions the log stays on disk and the step says where.
+ */
+export async function runLoggedAction(name: string, body: () => Promise<void>): Promise<void> {
+  let upload = true;
+  let retentionDays = 30;
+  await runAction(async () => {
+    const read = (input: string) => core.getInput(input);
+    upload = boolean(read, 'upload-logs', true);
+    retentionDays = integer(read, 'log-retention-days', 30, 1, 90);
+  });
+  if (process.exitCode === 1) return;
+  startRunLog(name, process.env.RUNNER_TEMP || os.tmpdir());
+  const started = Date.now();
+  await runAction(body);
+  const failed = process.exitCode === 1;
+  record({ step: name, outcome: failed ? 'failed' : 'ok', durationMs: Date.now() - started });
+  const file = await closeRunLog();
+  const artifact = `backup-action-${name}-log-${process.env.GITHUB_JOB ?? 'job'}-${randomBytes(3).toString('hex')}`;
+  const result = upload ? await uploadRunLog(file, { name: artifact, retentionDays }) : { uploaded: false };
+  log.info(result.uploaded ? `run log uploaded as artifact ${artifact}` : `run log: ${file}`);
 }

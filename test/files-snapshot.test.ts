@@ -583,3 +583,21 @@ async function storeCrafted(store: Store, entries: CraftedEntry[]): Promise<Snap
   await store.createExclusive(`${folder}manifest.json`, Buffer.from(JSON.stringify(manifest)));
   return (await listSnapshots(store, 'files', 'crafted'))[0];
 }
+
+test('hard links never race the end of the archive (node-tar with parallel jobs did, 1 run in a few)', async () => {
+  const base = path.join(work, `hardlinks-${++opened}`);
+  fs.mkdirSync(path.join(base, 'config'), { recursive: true });
+  fs.writeFileSync(path.join(base, 'config', 'app.yml'), 'key: value\n');
+  fs.linkSync(path.join(base, 'config', 'app.yml'), path.join(base, 'config', 'same-file.yml'));
+  const store = new LocalStore(path.join(work, `hardlink-store-${opened}`));
+  const settings = {
+    name: 'linked',
+    patterns: 'config',
+    baseDir: base,
+    compression: 'none' as const,
+    tags: [],
+  };
+  for (let i = 0; i < 30; i++) {
+    expect((await snapshotFiles(store, settings)).files).toBe(3);
+  }
+});

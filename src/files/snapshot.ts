@@ -167,6 +167,9 @@ async function uploadArchive(
     noDirRecurse: true, // the selection lists every entry, so excluded contents stay out
     strict: true, // a file that vanishes or shrinks meanwhile fails the snapshot
     maxReadSize: 1024 * 1024,
+    // One entry at a time: with parallel jobs node-tar 7 can write a hard link after the archive ended
+    // ("write after end", thrown outside any stream: it crashed the process; reproduced 1 in ~3).
+    jobs: 1,
     onWriteEntry: (entry) => {
       count++;
       if (entry.type === 'File') sourceBytes += entry.stat?.size ?? 0;

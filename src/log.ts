@@ -30,3 +30,15 @@ export function error(message: string): void {
   if (progressToStderr) process.stderr.write(`::error::${redact(message)}\n`);
   else core.error(redact(message));
 }
+
+/**
+ * In a terminal, libraries' `::debug::` runner commands (from @actions/glob, @actions/artifact) are
+ * noise: the runner would hide them unless debugging is on, so the CLI drops them.
+ */
+export function dropDebugCommands(): void {
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk === 'string' && chunk.startsWith('::debug::')) return true;
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+}

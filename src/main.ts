@@ -7,6 +7,7 @@ import { runAction, runLoggedAction } from './actions/run.js';
 import { snapshotAction } from './actions/snapshot.js';
 import { verifyAction } from './actions/verify.js';
 import { runCli } from './cli.js';
+import * as log from './log.js';
 
 /** Every action by the name of its folder under actions/ (and of its stub in dist/). */
 const ACTIONS: Record<string, () => Promise<void>> = {
@@ -25,6 +26,7 @@ const ACTIONS: Record<string, () => Promise<void>> = {
  */
 export async function main(entry: string): Promise<void> {
   if (entry === 'cli') {
+    if (process.env.GITHUB_ACTIONS !== 'true') log.dropDebugCommands();
     return runAction(async () => {
       process.exitCode = await runCli(process.argv.slice(2));
     });

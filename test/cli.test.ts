@@ -128,6 +128,7 @@ test('snapshot, verify, prune and restore of files from the terminal, on the loc
     );
     expect(snap.errors).toEqual([]);
     expect(snap.stdout).toMatch(/snapshot \S+: 3 entries/);
+    expect(snap.stdout).not.toContain('::debug::'); // runner commands from libraries are not for a terminal
   }
   const verify = await runCli(['verify', '--to', files, '--level', 'restore', '--snapshot', 'all'], env());
   expect(verify.errors).toEqual([]);

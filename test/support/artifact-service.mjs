@@ -9,84 +9,9 @@
 // uploads the zip with the signed URL we hand out and finalizes with its size and sha256.
 // Modelled: one run, names unique within it (409 already_exists, as GitHub answers), size and digest
 // checked at finalize. Not modelled: expiry, size limits, the public REST API (download by findBy).
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import {
-  BlobSASPermissions,
-  BlobServiceClient,
-  SASProtocol,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
-
-// Azurite's built-in development account (public, documented well-known key).
-const ACCOUNT = 'devstoreaccount1';
-const ACCOUNT_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-const CONTAINER = 'actions-results';
-const SERVICE = '/twirp/github.actions.results.api.v1.ArtifactService/';
-
-/** Starts Azurite (child process) on a free port and resolves with its blob endpoint. */
-function startAzurite(cwd) {
-  const pkg = createRequire(import.meta.url).resolve('azurite/package.json');
-  const main = path.join(path.dirname(pkg), 'dist/src/blob/main.js');
-  const child = spawn(
-    process.execPath,
-    [
-      main,
-      ...['--blobHost', '127.0.0.1', '--blobPort', '0'],
-      // Telemetry would try to reach Application Insights (and log its failure offline).
-      ...['--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent'],
-    ],
-    // cwd is its default --location (which it refuses together with --inMemoryPersistence).
-    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      output += chunk;
-      // With --blobPort 0 the chosen port is only known from this line.
-      const m = /successfully listens on (http:\/\/\S+)/.exec(output);
-      if (m) {
-        child.stdout.off('data', onData);
-        child.off('exit', onExit);
-        child.stdout.resume(); // keep draining, never print
-        resolve({ child, endpoint: m[1].replace(/\/$/, '') });
-      }
-    };
-    const onExit = (code) => reject(new Error(`azurite exited (${code}) before listening: ${output}`));
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    child.once('exit', onExit);
-    child.once('error', reject);
-  });
-}
-
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    // SIGTERM lets Azurite close its server; SIGKILL if it lingers.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-class TwirpError extends Error {
-  constructor(status, code, msg) {
-    super(msg);
-    this.status = status;
-    this.code = code;
-  }
-}
+import { startBlobContainer, startTwirpServer, TwirpError } from './results-service.mjs';
 
 const base64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -151,25 +76,8 @@ export function readZip(zip) {
 }
 
 export async function startArtifactService() {
-  const temp = mkdtempSync(path.join(tmpdir(), 'artifact-service-'));
-  const { child, endpoint } = await startAzurite(temp).catch((error) => {
-    rmSync(temp, { recursive: true, force: true });
-    throw error;
-  });
-  // Don't leave Azurite behind if the test process dies without calling stop().
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-
-  const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY);
-  const container = new BlobServiceClient(`${endpoint}/${ACCOUNT}`, credential).getContainerClient(CONTAINER);
-  try {
-    await container.create();
-  } catch (error) {
-    await stopChild(child);
-    process.off('exit', killChild);
-    rmSync(temp, { recursive: true, force: true });
-    throw error;
-  }
+  const blobs = await startBlobContainer('artifact-service', 'actions-results');
+  const { container, signedUrl } = blobs;
 
   const runId = '3f2d6c2e-1a7b-4c5d-9e8f-0a1b2c3d4e5f';
   const jobId = '7a8b9c0d-1e2f-5a3b-8c4d-5e6f7a8b9c0d';
@@ -177,13 +85,6 @@ export async function startArtifactService() {
   /** name → { id, name, blob, size, digest, mimeType, expiresAt, createdAt, finalized } */
   const store = new Map();
   let seq = 0;
-
-  const signedUrl = (blob, permissions) =>
-    container.getBlobClient(blob).generateSasUrl({
-      permissions: BlobSASPermissions.parse(permissions),
-      expiresOn: new Date(Date.now() + 60 * 60 * 1000),
-      protocol: SASProtocol.HttpsAndHttp, // Azurite here speaks plain http
-    });
 
   const ready = () => [...store.values()].filter((a) => a.finalized).sort((a, b) => a.id - b.id);
 
@@ -260,22 +161,11 @@ export async function startArtifactService() {
     },
   };
 
-  const server = createServer(async (req, res) => {
-    const reply = (status, body) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    try {
-      const name = req.url.startsWith(SERVICE) ? req.url.slice(SERVICE.length) : '';
-      if (req.method !== 'POST' || !Object.hasOwn(methods, name)) {
-        throw new TwirpError(404, 'bad_route', `no handler for ${req.method} ${req.url}`);
-      }
-      if (req.headers.authorization !== `Bearer ${token}`) {
-        throw new TwirpError(401, 'unauthenticated', 'missing or wrong runtime token');
-      }
-      let body = '';
-      for await (const chunk of req) body += chunk;
-      const request = JSON.parse(body || '{}');
+  const server = await startTwirpServer(
+    'github.actions.results.api.v1.ArtifactService',
+    token,
+    methods,
+    (request) => {
       // The ids come from the token's scp claim; the service insists they match it.
       if (request.workflow_run_backend_id !== runId || request.workflow_job_run_backend_id !== jobId) {
         throw new TwirpError(
@@ -284,22 +174,15 @@ export async function startArtifactService() {
           'workflow run or job backend id does not match the token',
         );
       }
-      reply(200, await methods[name](request));
-    } catch (error) {
-      // Twirp error shape; the client reads `msg`. 500s would be retried (with 3 s+ back-off), so the
-      // service only answers them for real failures of its own.
-      if (error instanceof TwirpError) reply(error.status, { code: error.code, msg: error.message });
-      else reply(500, { code: 'internal', msg: String(error?.message ?? error) });
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    },
+  );
 
   const find = (idOrName) =>
     ready().find((a) => (typeof idOrName === 'number' ? a.id === idOrName : a.name === idOrName));
 
   return {
     env: {
-      ACTIONS_RESULTS_URL: `http://127.0.0.1:${server.address().port}/`,
+      ACTIONS_RESULTS_URL: server.url,
       ACTIONS_RUNTIME_TOKEN: token,
       // Any other host counts as GHES, where the client refuses to run.
       GITHUB_SERVER_URL: 'https://github.com',
@@ -323,11 +206,8 @@ export async function startArtifactService() {
       return container.getBlobClient(artifact.blob).downloadToBuffer();
     },
     async stop() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await stopChild(child);
-      process.off('exit', killChild);
-      rmSync(temp, { recursive: true, force: true });
+      await server.close();
+      await blobs.close();
     },
   };
 }

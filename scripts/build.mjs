@@ -3,8 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
-// One stub per folder under actions/ (each action.yml's main is ../../dist/<folder>.js).
-const ACTIONS = readdirSync('actions');
+// One stub per folder under actions/ (each action.yml's main is ../../dist/<folder>.js), and the root
+// action.yml's one-step path (dist/one-step.js).
+const ACTIONS = [...readdirSync('actions'), 'one-step'];
 
 rmSync('dist', { recursive: true, force: true });
 execFileSync(

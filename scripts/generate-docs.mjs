@@ -6,10 +6,14 @@ import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '..');
-// Every action under actions/ has its tables in the README (a missing marker is an error).
-const ACTIONS = Object.fromEntries(
-  readdirSync(path.join(root, 'actions')).map((name) => [name, `actions/${name}/action.yml`]),
-);
+// The root action and every action under actions/ have their tables in the README (a missing marker
+// is an error).
+const ACTIONS = {
+  'backup-action': 'action.yml',
+  ...Object.fromEntries(
+    readdirSync(path.join(root, 'actions')).map((name) => [name, `actions/${name}/action.yml`]),
+  ),
+};
 
 const cell = (text) =>
   String(text ?? '')

@@ -1,5 +1,7 @@
 import { backupAction } from './actions/backup.js';
+import { oneStepAction } from './actions/one-step.js';
 import { openIssueAction } from './actions/open-issue.js';
+import { planAction } from './actions/plan.js';
 import { pruneAction } from './actions/prune.js';
 import { reportAction } from './actions/report.js';
 import { restoreAction } from './actions/restore.js';
@@ -9,10 +11,12 @@ import { verifyAction } from './actions/verify.js';
 import { runCli } from './cli.js';
 import * as log from './log.js';
 
-/** Every action by the name of its folder under actions/ (and of its stub in dist/). */
+/** Every action by the name of its folder under actions/ (and of its stub in dist/); `one-step` is the root action. */
 const ACTIONS: Record<string, () => Promise<void>> = {
   backup: backupAction,
+  'one-step': oneStepAction,
   'open-issue-on-failure': openIssueAction,
+  plan: planAction,
   prune: pruneAction,
   report: reportAction,
   restore: restoreAction,

@@ -6,14 +6,18 @@ import { formatBytes } from './report/backup-summary.js';
 import { parseDuration, subtractDuration } from './retention/duration.js';
 import { isEmptyPolicy, parsePolicy } from './retention/policy.js';
 import { openUnits } from './selection.js';
-import { SNAPSHOT_KINDS } from './snapshot/manifest.js';
+import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
 
 /** `prune` (action and CLI): the retention policy applied per repository, every decision explained. */
-export async function runPrune(read: InputReader, now = new Date()): Promise<PruneResult[]> {
+export async function runPrune(
+  read: InputReader,
+  now = new Date(),
+  kinds: SnapshotKind[] = SNAPSHOT_KINDS,
+): Promise<PruneResult[]> {
   const policy = parsePolicy(read);
   const dryRun = boolean(read, 'dry-run', false);
   const orphanAge = readOrphanAge(read, now);
-  const units = await openUnits(read, parseList(read('repositories')), SNAPSHOT_KINDS);
+  const units = await openUnits(read, parseList(read('repositories')), kinds);
   if (isEmptyPolicy(policy)) log.info('no keep-* rule given: no snapshot is removed (orphans still are)');
   const results: PruneResult[] = [];
   for (const { store, kind, sources } of units) {

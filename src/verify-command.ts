@@ -3,14 +3,18 @@ import { type InputReader, parseList } from './inputs.js';
 import * as log from './log.js';
 import { formatBytes } from './report/backup-summary.js';
 import { openUnits } from './selection.js';
-import { SNAPSHOT_KINDS } from './snapshot/manifest.js';
+import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
 import { parseVerifySettings, type VerifyReport, verifyStore } from './verify.js';
 
 /** `verify` (action and CLI): every selected store, every selected snapshot, every problem reported. */
-export async function runVerify(read: InputReader, now?: Date): Promise<VerifyReport[]> {
+export async function runVerify(
+  read: InputReader,
+  now?: Date,
+  kinds: SnapshotKind[] = SNAPSHOT_KINDS,
+): Promise<VerifyReport[]> {
   const settings = parseVerifySettings(read);
   const { decryptWith } = parseEncryptionSettings(read);
-  const units = await openUnits(read, parseList(read('repositories')), SNAPSHOT_KINDS);
+  const units = await openUnits(read, parseList(read('repositories')), kinds);
   const reports: VerifyReport[] = [];
   for (const { store, kind, sources } of units) {
     reports.push(await verifyStore(store, settings, { kind, sources, now, decryptWith }));

@@ -15,5 +15,6 @@ test('every action runs on node24 from a bundled entry that exists', () => {
     expect(existsSync(path.join('dist', `${name}.js`))).toBe(true);
   }
   const root = parse(readFileSync('action.yml', 'utf8'));
-  expect(root.runs).toEqual({ using: 'node24', main: 'dist/backup.js' });
+  expect(root.runs).toEqual({ using: 'node24', main: 'dist/one-step.js' });
+  expect(existsSync('dist/one-step.js')).toBe(true);
 });

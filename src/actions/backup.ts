@@ -1,13 +1,18 @@
 import * as core from '@actions/core';
-import { backupAll } from '../backup.js';
-import { prepareJobs, readBackupSettings } from '../inputs.js';
+import { backupAll, type RepositoryResult } from '../backup.js';
+import { type BackupSettings, prepareJobs, readBackupSettings } from '../inputs.js';
 import * as log from '../log.js';
 import { record } from '../logs/run-log.js';
 import { backupSummary } from '../report/backup-summary.js';
 
 /** The `backup` action: inputs → engine → outputs, job summary, and one error line per failure. */
 export async function backupAction(): Promise<void> {
-  const settings = readBackupSettings((name) => core.getInput(name));
+  const results = await runBackupStep(readBackupSettings((name) => core.getInput(name)));
+  if (results.some((result) => result.status === 'failed')) process.exitCode = 1;
+}
+
+/** Backs up, then records each repository, sets the outputs and writes the summary; never throws per repository. */
+export async function runBackupStep(settings: BackupSettings): Promise<RepositoryResult[]> {
   const jobs = await prepareJobs(settings);
   const results = await backupAll(jobs, settings.options);
 
@@ -31,10 +36,10 @@ export async function backupAction(): Promise<void> {
   const failed = results.filter((result) => result.status === 'failed');
   for (const failure of failed) log.error(`${failure.repository}: ${failure.error}`);
   if (failed.length > 0) {
-    process.exitCode = 1;
     const others = results.length - failed.length;
     log.info(
       `${failed.length} of ${results.length} failed${others ? `; the other ${others} were backed up` : ''}.`,
     );
   }
+  return results;
 }

@@ -1,9 +1,16 @@
 import * as core from '@actions/core';
+import type { InputReader } from '../inputs.js';
 import { pruneSummary, runPrune } from '../prune-command.js';
+import type { SnapshotKind } from '../snapshot/manifest.js';
 
 /** The `prune` action: retention per repository; outputs the decisions as JSON. */
 export async function pruneAction(): Promise<void> {
-  const results = await runPrune((name) => core.getInput(name));
+  await runPruneStep((name) => core.getInput(name));
+}
+
+/** Prunes, sets the outputs and writes the summary. */
+export async function runPruneStep(read: InputReader, kinds?: SnapshotKind[]): Promise<void> {
+  const results = await runPrune(read, undefined, kinds);
   const units = results.flatMap((result) => result.units);
   core.setOutput('removed', String(results.reduce((sum, result) => sum + result.snapshotsRemoved, 0)));
   core.setOutput('kept', String(units.reduce((sum, unit) => sum + unit.kept, 0)));

@@ -1,10 +1,20 @@
 import * as core from '@actions/core';
+import type { InputReader } from '../inputs.js';
 import { record } from '../logs/run-log.js';
+import type { SnapshotKind } from '../snapshot/manifest.js';
 import { runVerify, verifySummary } from '../verify-command.js';
 
 /** The `verify` action: proves the selected snapshots; any problem fails the step, named. */
 export async function verifyAction(): Promise<void> {
-  const reports = await runVerify((name) => core.getInput(name));
+  if (!(await runVerifyStep((name) => core.getInput(name)))) process.exitCode = 1;
+}
+
+/** Verifies, records each snapshot, sets the outputs (`outputPrefix` + ok, checked…) and the summary. */
+export async function runVerifyStep(
+  read: InputReader,
+  { outputPrefix = '', kinds }: { outputPrefix?: string; kinds?: SnapshotKind[] } = {},
+): Promise<boolean> {
+  const reports = await runVerify(read, undefined, kinds);
   const results = reports.flatMap((report) => report.results);
   for (const result of results) {
     record({
@@ -17,10 +27,10 @@ export async function verifyAction(): Promise<void> {
     });
   }
   const ok = reports.every((report) => report.ok);
-  core.setOutput('ok', String(ok));
-  core.setOutput('checked', String(results.length));
-  core.setOutput('failed', String(results.filter((result) => !result.ok).length));
-  core.setOutput('results', JSON.stringify(results));
+  core.setOutput(`${outputPrefix}ok`, String(ok));
+  core.setOutput(`${outputPrefix}checked`, String(results.length));
+  core.setOutput(`${outputPrefix}failed`, String(results.filter((result) => !result.ok).length));
+  core.setOutput(`${outputPrefix}results`, JSON.stringify(results));
   await core.summary.addRaw(verifySummary(reports)).write();
-  if (!ok) process.exitCode = 1;
+  return ok;
 }

@@ -1,12 +1,21 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getOctokit } from '@actions/github';
-import { retry } from '@octokit/plugin-retry';
-import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import { InputError } from '../errors.js';
 import { boolean, type InputReader, parseList } from '../inputs.js';
 import * as log from '../log.js';
 import { addSecret, redact } from '../secrets.js';
+import {
+  type ApiErrorShape,
+  type ApiOptions,
+  createClient,
+  DEFAULT_API,
+  headerOf,
+  messageOf,
+  type Octokit,
+  statusOf,
+} from './client.js';
+
+export type { ApiOptions };
 
 /** `job.status` as the workflow passes it. */
 export type JobStatus = 'success' | 'failure' | 'cancelled';
@@ -19,26 +28,6 @@ export interface IssueResult {
   /** The issue created, commented on or closed (the oldest, when several were open). */
   issueNumber?: number;
   issueUrl?: string;
-}
-
-/**
- * How hard to try against the API. The defaults suit GitHub; tests make the waits short. Every wait
- * is bounded: a run never hangs on a broken or rate-limited API.
- */
-export interface ApiOptions {
-  /** Retries of a 5xx answer or a network error (default 3). */
-  retries?: number;
-  /** Retry n waits n² × this many ms (default 1000: 1 s, 4 s, 9 s). */
-  retryBaseMs?: number;
-  /** Retries of a rate-limited request (default 2). */
-  rateLimitRetries?: number;
-  /** A rate limit asking to wait longer than this fails at once instead (default 60 s). */
-  maxRateLimitWaitSeconds?: number;
-  /**
-   * Passed to @octokit/plugin-throttling over our settings, e.g. `write` / `notifications` groups
-   * without the plugin's 1 s / 3 s spacing between writes (tests), or `retryAfterBaseValue`.
-   */
-  throttle?: Partial<ThrottlingOptions>;
 }
 
 export interface IssueSettings {
@@ -65,13 +54,6 @@ export interface IssueSettings {
   fingerprint: string;
   api?: ApiOptions;
 }
-
-const DEFAULT_API: Required<Omit<ApiOptions, 'throttle'>> = {
-  retries: 3,
-  retryBaseMs: 1000,
-  rateLimitRetries: 2,
-  maxRateLimitWaitSeconds: 60,
-};
 
 export const DEFAULT_LABEL = 'backup-failure';
 /** GitHub rejects bodies over 65536 characters; the user's text gets most of that. */
@@ -168,8 +150,6 @@ interface FoundIssue {
   created_at: string;
 }
 
-type Octokit = ReturnType<typeof getOctokit>;
-
 /**
  * Failure: comments on this workflow's open issue, or opens one. Success (with close-on-success):
  * comments on it and closes it. The issue is found by label and the fingerprint in its body, never
@@ -187,7 +167,7 @@ export async function runIssueOnFailure(settings: IssueSettings): Promise<IssueR
   }
 
   const api = { ...DEFAULT_API, ...settings.api };
-  const octokit = createClient(settings, api);
+  const octokit = createClient(settings.token, settings.apiUrl, api, 'issue');
   const open = await step(settings, api, 'list the open issues', () => findOpenIssues(octokit, settings));
   const [oldest, ...others] = open;
   if (others.length > 0) {
@@ -230,53 +210,6 @@ export async function runIssueOnFailure(settings: IssueSettings): Promise<IssueR
   const created = await step(settings, api, 'create an issue', () => createIssue(octokit, settings, api));
   log.info(`Opened ${created.html_url} for the failed workflow.`);
   return { action: 'created', issueNumber: created.number, issueUrl: created.html_url };
-}
-
-function createClient(settings: IssueSettings, api: typeof DEFAULT_API & ApiOptions): Octokit {
-  const onLimit =
-    (kind: string) =>
-    (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-      const request = `${options.method} ${options.url}`;
-      if (retryCount < api.rateLimitRetries && retryAfter <= api.maxRateLimitWaitSeconds) {
-        log.warning(
-          `GitHub's ${kind} answered ${request}; trying again in ${retryAfter} s (${retryCount + 1} of ${api.rateLimitRetries}).`,
-        );
-        return true;
-      }
-      log.warning(
-        retryCount < api.rateLimitRetries
-          ? `GitHub's ${kind} answered ${request} and asks to wait ${retryAfter} s, longer than ${api.maxRateLimitWaitSeconds} s: giving up.`
-          : `GitHub's ${kind} answered ${request} again: giving up after ${retryCount} retries.`,
-      );
-      return false;
-    };
-  return getOctokit(
-    settings.token,
-    {
-      baseUrl: settings.apiUrl,
-      log: {
-        debug: () => undefined,
-        info: () => undefined,
-        warn: (message: string) => log.warning(message),
-        error: (message: string) => log.error(message),
-      },
-      retry: {
-        retries: api.retries,
-        retryAfterBaseValue: api.retryBaseMs,
-        // 429 is a rate limit: the throttling plugin waits as long as GitHub asks.
-        doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
-      },
-      throttle: {
-        // Its own limiter keys: waits between writes are per run, not shared with other clients.
-        id: `backup-action-issue-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-        onRateLimit: onLimit('rate limit'),
-        onSecondaryRateLimit: onLimit('secondary rate limit'),
-        ...api.throttle,
-      } as ThrottlingOptions,
-    },
-    retry,
-    throttling,
-  );
 }
 
 async function findOpenIssues(octokit: Octokit, settings: IssueSettings): Promise<FoundIssue[]> {
@@ -486,41 +419,9 @@ function apiError(error: unknown, what: string, settings: IssueSettings, api: ty
   return new Error(redact(`GitHub refused to ${what} in ${where}: ${status} "${message}".`));
 }
 
-interface ApiErrorShape {
-  status?: unknown;
-  message?: unknown;
-  response?: { headers?: Record<string, string | undefined>; data?: unknown };
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as ApiErrorShape | undefined)?.status;
-  return typeof status === 'number' ? status : undefined;
-}
-
 function isServerError(error: unknown): boolean {
   const status = statusOf(error);
   return status !== undefined && (status >= 500 || status === 0);
-}
-
-function headerOf(error: unknown, name: string): string | undefined {
-  return (error as ApiErrorShape).response?.headers?.[name];
-}
-
-/** GitHub's own message: the JSON `message`, or the start of an HTML error page as text. */
-function messageOf(error: unknown): string {
-  const data = (error as ApiErrorShape).response?.data;
-  if (data && typeof data === 'object' && typeof (data as { message?: unknown }).message === 'string') {
-    return (data as { message: string }).message;
-  }
-  const text =
-    typeof data === 'string' && data.trim() ? data : String((error as ApiErrorShape).message ?? 'no message');
-  const plain = text
-    .replace(/<(script|style|title)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&[a-z]+;/gi, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return plain.length > 200 ? `${plain.slice(0, 200)}…` : plain || 'no message';
 }
 
 function mentionsAssignees(error: unknown): boolean {

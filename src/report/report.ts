@@ -170,9 +170,10 @@ export async function runReport(
   read: InputReader,
   env: NodeJS.ProcessEnv = process.env,
   now = new Date(),
+  kinds: SnapshotKind[] = SNAPSHOT_KINDS,
 ): Promise<{ settings: ReportSettings; report: Report }> {
   const settings = parseReportSettings(read, env);
-  const stores = await openUnits(read, settings.repositories, SNAPSHOT_KINDS);
+  const stores = await openUnits(read, settings.repositories, kinds);
   const report = await buildReport(stores, settings, now);
   for (const unit of report.units.filter((u) => u.verdict !== 'fresh')) log.error(failureText(unit, report));
   for (const problem of report.problems) log.error(problem);

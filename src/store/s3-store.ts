@@ -1,6 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -9,9 +10,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError } from '../errors.js';
-import type { Store, StoredObject } from './store.js';
+import { readAll, type Store, type StoredObject } from './store.js';
 
 export interface S3StoreSettings {
   bucket: string;
@@ -35,6 +37,8 @@ export interface S3StoreSettings {
 export const PART_SIZE = 16 * 1024 * 1024;
 const QUEUE_SIZE = 3;
 const DELETE_BATCH = 1000;
+/** A download whose body breaks this many times (with waits of 0.2 s, 0.4 s, …) fails. */
+const RESUMES = 5;
 
 export class S3Store implements Store {
   readonly location: string;
@@ -76,7 +80,10 @@ export class S3Store implements Store {
     // A fresh stream: lib-storage takes properties such as `size` off the body as its total length.
     // pipeline() carries a failure of `body` to it, so the upload aborts instead of waiting.
     const fresh = new PassThrough();
-    pipeline(body, fresh, () => {});
+    let sent = 0;
+    let ended = false;
+    fresh.on('data', (chunk: Buffer) => (sent += chunk.length));
+    pipeline(body, fresh, (error) => (ended = !error));
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.settings.bucket, Key: this.keyOf(key), Body: fresh },
@@ -87,7 +94,23 @@ export class S3Store implements Store {
     try {
       await upload.done();
     } catch (error) {
+      // The answer to CompleteMultipartUpload was lost after the server completed it: the SDK's retry
+      // finds no upload any more. The object is ours when it has every byte we sent (the manifest's
+      // SHA-256, checked by verify and restore, proves the content).
+      if ((error as { name?: string }).name === 'NoSuchUpload' && ended && (await this.sizeOf(key)) === sent)
+        return;
       throw this.explain(error);
+    }
+  }
+
+  private async sizeOf(key: string): Promise<number | undefined> {
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.keyOf(key) }),
+      );
+      return head.ContentLength;
+    } catch {
+      return undefined;
     }
   }
 
@@ -104,18 +127,44 @@ export class S3Store implements Store {
       );
       return true;
     } catch (error) {
-      // 412: it exists. 409 (AWS): another conditional write to the key is in flight; it wins.
-      if (statusOf(error) === 412 || statusOf(error) === 409) return false;
+      // 412: it exists. 409 (AWS): another conditional write to the key is in flight; it wins. Unless
+      // the object is ours: the SDK retried a write whose answer was lost after the server stored it.
+      if (statusOf(error) === 412 || statusOf(error) === 409) return this.holds(key, body);
       throw this.explain(error);
     }
   }
 
-  async download(key: string): Promise<Readable> {
+  /** Whether `key` exists with exactly these bytes. */
+  private async holds(key: string, body: Buffer): Promise<boolean> {
     try {
-      const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.keyOf(key) }),
+      return (await readAll(await this.download(key), body.length)).equals(body);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The object's bytes as one stream that survives a connection dropped mid-body: the SDK retries a
+   * failed request, but not a response body that breaks after the headers, so the rest is fetched again
+   * from where it stopped (a Range request pinned to the same ETag), up to RESUMES times.
+   */
+  async download(key: string): Promise<Readable> {
+    const first = await this.get(key);
+    const etag = first.ETag;
+    const open = async (offset: number) => (await this.get(key, { offset, etag })).Body as Readable;
+    return Readable.from(resumable(first.Body as Readable, open), { objectMode: false });
+  }
+
+  private async get(key: string, from?: { offset: number; etag?: string }) {
+    try {
+      return await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: this.keyOf(key),
+          Range: from ? `bytes=${from.offset}-` : undefined,
+          IfMatch: from?.etag,
+        }),
       );
-      return response.Body as Readable;
     } catch (error) {
       throw this.explain(error);
     }
@@ -230,4 +279,26 @@ export class S3Store implements Store {
 
 function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** Yields `body`, and after a break the rest from `open(offset)`, at most RESUMES times. */
+async function* resumable(
+  body: Readable,
+  open: (offset: number) => Promise<Readable>,
+): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (let resumes = 0; ; resumes++) {
+    try {
+      for await (const chunk of body) {
+        offset += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+      return;
+    } catch (error) {
+      body.destroy();
+      if (resumes >= RESUMES) throw error;
+      await sleep(200 * 2 ** resumes);
+      body = await open(offset);
+    }
+  }
 }

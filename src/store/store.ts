@@ -20,7 +20,10 @@ export interface Store {
   check(options?: { create?: boolean }): Promise<void>;
   /** Streams `body` to `key`; the object appears only when complete. */
   upload(key: string, body: Readable): Promise<void>;
-  /** Writes a small object only if `key` does not exist yet; returns false if it did. */
+  /**
+   * Writes a small object only if `key` does not exist yet; returns false if it did (true when it already
+   * holds exactly `body`: a retried write of ours whose first answer was lost).
+   */
   createExclusive(key: string, body: Buffer): Promise<boolean>;
   download(key: string): Promise<Readable>;
   /** Every object under `prefix` (a key prefix, usually ending in `/`). */

@@ -8,7 +8,7 @@
 // The source repository (<work>/source-<size>mib.git) is generated once and reused while its
 // parameters (bench-source.json in it) stay the same. --cli measures another build of the CLI.
 //
-// How things are measured:
+// How things are measured (measure() in scripts/bench-lib.mjs):
 // - wall time: from spawn to the child's exit (performance.now), node start-up included.
 // - peak RSS of the backup process: VmHWM of the node process, polled from /proc/<pid>/status every
 //   50 ms (monotonic: the last value read wins) and read once more by the process itself on exit (a
@@ -20,65 +20,35 @@
 //   git pack-objects' VmHWM is almost all file-backed (its mmap of the pack), not allocated memory.
 // - S3 server CPU: this process's CPU time during the spawned process (process.cpuUsage).
 //
-// The S3 server (test/support/s3-server.mjs, bucket `bench`) runs in a worker thread of this process,
-// so that its request handling does not delay the sampling timer of the main thread.
-import { spawn, spawnSync } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// The S3 server (test/support/s3-server.mjs, bucket `bench`) runs in a worker thread of this process
+// (startServer() in scripts/bench-lib.mjs; the generator is in scripts/bench-data.mjs), so that its request handling does not delay the sampling timer of the main thread.
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { clearInterval, setInterval } from 'node:timers';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import {
+  BUCKET,
+  capture,
+  CREDENTIALS,
+  deletePrefix,
+  list,
+  max,
+  measure,
+  median,
+  mib,
+  MiB,
+  prefixBytes,
+  progress,
+  ROOT,
+  s,
+  s3Client,
+  startServer,
+  writePreload,
+} from './bench-lib.mjs';
+import { ensureSource } from './bench-data.mjs';
 
-const MiB = 1024 * 1024;
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUCKET = 'bench';
-const SEED = 'backup-action-bench-v1';
-const COMMITS = 300;
-const DIRS = 12;
-const FILES_PER_DIR = 20;
-const POLL_MS = 50;
 // The aws executable; pyenv's shim costs ~0.1 s of bash per call, so main() uses what it points to.
 let AWS = 'aws';
-const CREDENTIALS = {
-  accessKeyId: 'bench-access-key',
-  secretAccessKey: 'bench-secret-key',
-  region: 'us-east-1',
-};
-
-// ---------------------------------------------------------------------------------------------------
-// S3 server worker
-
-async function serverWorker() {
-  const { startS3Server } = await import(new URL('../test/support/s3-server.mjs', import.meta.url).href);
-  const server = await startS3Server({ buckets: [BUCKET], ...CREDENTIALS });
-  parentPort.postMessage({ endpoint: server.endpoint });
-  parentPort.once('message', async () => {
-    await server.stop();
-    parentPort.postMessage({ stopped: true });
-    parentPort.close();
-  });
-}
-
-async function startServer() {
-  const worker = new Worker(fileURLToPath(import.meta.url));
-  const [{ endpoint }] = await Promise.race([
-    once(worker, 'message'),
-    once(worker, 'error').then(([error]) => Promise.reject(error)),
-  ]);
-  return {
-    endpoint,
-    async stop() {
-      worker.postMessage('stop');
-      await once(worker, 'message');
-      await worker.terminate();
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Main
@@ -199,198 +169,6 @@ async function main() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Source repository: deterministic, incompressible, generated once with git fast-import
-
-async function ensureSource(dir, sizeMiB) {
-  const params = {
-    generator: 'backup-action-bench/1',
-    seed: SEED,
-    sizeMiB,
-    commits: COMMITS,
-    files: DIRS * FILES_PER_DIR,
-  };
-  const marker = path.join(dir, 'bench-source.json');
-  const describe = () => ({ ...params, packBytes: packBytes(dir), cached: true });
-  if (existsSync(marker)) {
-    try {
-      const previous = JSON.parse(readFileSync(marker, 'utf8'));
-      if (JSON.stringify(previous.params) === JSON.stringify(params)) {
-        progress(`source repository ${dir} is cached`);
-        return { ...describe(), seconds: previous.seconds };
-      }
-    } catch {
-      // Regenerate below.
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(path.dirname(dir), { recursive: true });
-  git(['init', '--quiet', '--bare', '--initial-branch=main', dir]);
-  progress(`generating ${sizeMiB} MiB source repository in ${dir}`);
-  const started = performance.now();
-
-  const child = spawn('git', ['fast-import', '--quiet', '--done'], {
-    cwd: dir,
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
-  const stderr = [];
-  child.stderr.on('data', (chunk) => stderr.push(chunk));
-  const exited = once(child, 'close');
-  const input = child.stdin;
-  const write = async (data) => {
-    if (!input.write(data)) await once(input, 'drain');
-  };
-
-  const plan = planHistory(sizeMiB * MiB);
-  const random = new RandomBytes(SEED);
-  let written = 0;
-  let nextReport = 0.1;
-  let blobMark = 1;
-  for (const commit of plan.commits) {
-    const changes = [];
-    for (const file of commit.files) {
-      const mark = blobMark++;
-      await write(`blob\nmark :${mark}\ndata ${file.size}\n`);
-      for (let left = file.size; left > 0;) {
-        const n = Math.min(left, MiB);
-        await write(random.next(n));
-        left -= n;
-        written += n;
-      }
-      await write('\n');
-      changes.push(`M 100644 :${mark} ${file.path}\n`);
-      if (written >= nextReport * plan.totalBytes) {
-        progress(`  ${Math.round((100 * written) / plan.totalBytes)}% of the blobs written`);
-        nextReport += 0.1;
-      }
-    }
-    const message = `${commit.branch}: change ${commit.index} (${commit.files.length} files)\n`;
-    const when = `${1_700_000_000 + commit.index * 3600} +0000`;
-    let text = `commit refs/heads/${commit.branch}\nmark :${commit.mark}\n`;
-    text += `author Bench Author <author@example.com> ${when}\n`;
-    text += `committer Bench Committer <committer@example.com> ${when}\n`;
-    text += `data ${Buffer.byteLength(message)}\n${message}`;
-    if (commit.from) text += `from :${commit.from}\n`;
-    const version = `${commit.branch} ${commit.index}\n`;
-    text += `M 100644 inline VERSION\ndata ${Buffer.byteLength(version)}\n${version}`;
-    await write(text + changes.join('') + '\n');
-  }
-  for (const tagged of plan.tags) {
-    if (tagged.annotated) {
-      const message = `Release ${tagged.name}\n`;
-      const when = `${1_700_000_000 + COMMITS * 3600} +0000`;
-      await write(
-        `tag ${tagged.name}\nfrom :${tagged.mark}\ntagger Bench Tagger <tagger@example.com> ${when}\n` +
-          `data ${Buffer.byteLength(message)}\n${message}\n`,
-      );
-    } else {
-      await write(`reset refs/tags/${tagged.name}\nfrom :${tagged.mark}\n\n`);
-    }
-  }
-  await write('done\n');
-  input.end();
-  const [code] = await exited;
-  if (code !== 0) throw new Error(`git fast-import failed (${code}): ${Buffer.concat(stderr).toString()}`);
-  const seconds = (performance.now() - started) / 1000;
-  writeFileSync(marker, JSON.stringify({ params, seconds }, null, 2) + '\n');
-  progress(`generated in ${seconds.toFixed(1)} s, pack ${(packBytes(dir) / MiB).toFixed(1)} MiB`);
-  return { ...describe(), cached: false, seconds };
-}
-
-/**
- * 300 commits: 240 on main, 40 on develop (forked at main's 200th), 20 on release/1.x (forked at
- * main's 120th); each changes 1-3 of 240 binary files (and VERSION). Blob sizes vary, summing to
- * `totalBytes`. Tags: lightweight v0.N every 40 commits of main, annotated v1.0, v2.0, v1.0.1.
- */
-function planHistory(totalBytes) {
-  const rng = new XorShift(SEED);
-  const layout = [
-    { branch: 'main', count: 240 },
-    { branch: 'develop', count: 40, fork: 200 },
-    { branch: 'release/1.x', count: 20, fork: 120 },
-  ];
-  const commits = [];
-  const mainMarks = [];
-  let index = 0;
-  for (const { branch, count, fork } of layout) {
-    for (let k = 0; k < count; k++, index++) {
-      const mark = 1_000_000 + index;
-      if (branch === 'main') mainMarks.push(mark);
-      const fileCount = 1 + (rng.next() % 3);
-      const paths = new Set();
-      while (paths.size < fileCount) {
-        const d = rng.next() % DIRS;
-        const f = rng.next() % FILES_PER_DIR;
-        paths.add(`assets/dir-${String(d).padStart(2, '0')}/file-${String(f).padStart(2, '0')}.bin`);
-      }
-      const weights = [...paths].map(() => 0.25 + (rng.next() % 1000) / 1000);
-      commits.push({
-        index,
-        mark,
-        branch,
-        from: k === 0 && fork !== undefined ? mainMarks[fork - 1] : undefined,
-        commitWeight: 0.5 + (rng.next() % 1000) / 1000,
-        files: [...paths].map((p, j) => ({ path: p, weight: weights[j] })),
-      });
-    }
-  }
-  // Spread totalBytes over commits, then over each commit's files, exactly.
-  const sumCommits = commits.reduce((sum, c) => sum + c.commitWeight, 0);
-  let assigned = 0;
-  const allFiles = [];
-  for (const commit of commits) {
-    const budget = (totalBytes * commit.commitWeight) / sumCommits;
-    const sumFiles = commit.files.reduce((sum, f) => sum + f.weight, 0);
-    for (const file of commit.files) {
-      file.size = Math.max(1, Math.floor((budget * file.weight) / sumFiles));
-      assigned += file.size;
-      allFiles.push(file);
-    }
-  }
-  allFiles[allFiles.length - 1].size += Math.max(0, Math.round(totalBytes) - assigned);
-  const tags = [];
-  for (let n = 40; n <= 240; n += 40) tags.push({ name: `v0.${n / 40}`, mark: mainMarks[n - 1] });
-  tags.push({ name: 'v1.0', mark: mainMarks[119], annotated: true });
-  tags.push({ name: 'v2.0', mark: mainMarks[239], annotated: true });
-  tags.push({ name: 'v1.0.1', mark: commits[commits.length - 1].mark, annotated: true });
-  return { commits, tags, totalBytes: allFiles.reduce((sum, f) => sum + f.size, 0) };
-}
-
-/** Seeded xorshift32, for the layout (sizes, paths). */
-class XorShift {
-  constructor(seed) {
-    this.state = createHash('sha256').update(`layout:${seed}`).digest().readUInt32LE(0) || 1;
-  }
-  next() {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state;
-  }
-}
-
-/** Incompressible deterministic bytes: AES-256-CTR keystream (counter mode) under a key from the seed. */
-class RandomBytes {
-  constructor(seed) {
-    const key = createHash('sha256').update(`blobs:${seed}`).digest();
-    this.cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-    this.zeros = Buffer.alloc(MiB);
-  }
-  next(n) {
-    return this.cipher.update(this.zeros.subarray(0, n));
-  }
-}
-
-function packBytes(dir) {
-  const packDir = path.join(dir, 'objects', 'pack');
-  if (!existsSync(packDir)) return 0;
-  return readdirSync(packDir)
-    .filter((name) => name.endsWith('.pack'))
-    .reduce((sum, name) => sum + statSync(path.join(packDir, name)).size, 0);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Scenario b: the hand pipeline
 
 async function handPipeline(i, { mirror, tmp, env, endpoint }) {
@@ -425,245 +203,6 @@ async function handPipeline(i, { mirror, tmp, env, endpoint }) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Measuring one process
-
-/** A module preloaded into the measured node process: on exit it writes its own VmHWM and rusage. */
-function writePreload(work) {
-  mkdirSync(work, { recursive: true });
-  const file = path.join(work, 'rusage-preload.mjs');
-  writeFileSync(
-    file,
-    `import { readFileSync, writeFileSync } from 'node:fs';
-const out = process.env.BENCH_RUSAGE_FILE;
-if (out) {
-  process.on('exit', () => {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const usage = process.resourceUsage();
-    writeFileSync(out, JSON.stringify({
-      vmHwmKiB: Number(/VmHWM:\\s+(\\d+)/.exec(status)?.[1] ?? 0),
-      maxRssKiB: usage.maxRSS,
-      userSeconds: usage.userCPUTime / 1e6,
-      systemSeconds: usage.systemCPUTime / 1e6,
-    }));
-  });
-}
-`,
-  );
-  const dir = path.join(work, 'tmp');
-  return {
-    url: new URL(`file://${file}`).href,
-    resultFile: (label) => path.join(dir, `rusage-${label}.json`),
-  };
-}
-
-/** Spawns a process, samples its tree until it exits; resolves with time, output and peaks. */
-function measure(label, command, args, { env, cwd, rusage } = {}) {
-  return new Promise((resolve, reject) => {
-    if (rusage) rmSync(rusage, { force: true });
-    const started = performance.now();
-    const cpuBefore = process.cpuUsage();
-    const child = spawn(command, args, {
-      cwd,
-      env: rusage ? { ...env, BENCH_RUSAGE_FILE: rusage } : env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stdout = [];
-    const stderr = [];
-    child.stdout.on('data', (chunk) => stdout.push(chunk));
-    child.stderr.on('data', (chunk) => stderr.push(chunk));
-    const sampler = child.pid ? startSampler(child.pid) : undefined;
-    child.on('error', (error) => {
-      sampler?.stop();
-      reject(error);
-    });
-    child.on('close', (code) => {
-      const seconds = (performance.now() - started) / 1000;
-      const cpuAfter = process.cpuUsage(cpuBefore);
-      const tree = sampler?.stop() ?? { rootHwmKiB: 0, treeRssPeakKiB: 0, children: {}, samples: 0 };
-      let self;
-      if (rusage && existsSync(rusage)) self = JSON.parse(readFileSync(rusage, 'utf8'));
-      const polledKiB = tree.rootHwmKiB;
-      resolve({
-        label,
-        code,
-        seconds,
-        stdout: Buffer.concat(stdout).toString(),
-        stderr: Buffer.concat(stderr).toString(),
-        // Peak RSS of the spawned process itself: the larger of the polled and the at-exit VmHWM.
-        peakRssMiB: Math.max(polledKiB, self?.vmHwmKiB ?? 0) / 1024,
-        polledPeakRssMiB: polledKiB / 1024,
-        // Largest anonymous (heap, buffers) part of its RSS seen by the polls; VmHWM also counts file pages.
-        polledPeakAnonMiB: (tree.rootAnonPeakKiB ?? 0) / 1024,
-        // CPU of this bench process meanwhile: almost all of it is the S3 server answering the uploads.
-        benchCpuSeconds: (cpuAfter.user + cpuAfter.system) / 1e6,
-        self,
-        children: tree.children,
-        treeRssPeakMiB: tree.treeRssPeakKiB / 1024,
-        samples: tree.samples,
-      });
-    });
-  });
-}
-
-const TICK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
-
-/** Polls /proc for the process and its descendants every POLL_MS. */
-function startSampler(rootPid) {
-  const started = performance.now();
-  let rootHwmKiB = 0;
-  let rootAnonPeakKiB = 0;
-  let treeRssPeakKiB = 0;
-  let samples = 0;
-  const seen = new Map(); // pid -> { cmd, hwmKiB, cpuTicks, firstSeconds, lastSeconds }
-  const sample = () => {
-    samples++;
-    const now = (performance.now() - started) / 1000;
-    const table = processTable();
-    const tree = [rootPid];
-    for (let k = 0; k < tree.length; k++) {
-      for (const [pid, info] of table) if (info.ppid === tree[k]) tree.push(pid);
-    }
-    let rss = 0;
-    for (const pid of tree) {
-      const status = readStatus(pid);
-      if (!status) continue;
-      rss += status.rssKiB;
-      if (pid === rootPid) {
-        rootHwmKiB = Math.max(rootHwmKiB, status.hwmKiB);
-        rootAnonPeakKiB = Math.max(rootAnonPeakKiB, status.anonKiB);
-        continue;
-      }
-      const info = table.get(pid);
-      const entry = seen.get(pid);
-      if (!entry) {
-        seen.set(pid, {
-          cmd: status.cmd,
-          hwmKiB: status.hwmKiB,
-          cpuTicks: info.cpuTicks,
-          firstSeconds: now,
-          lastSeconds: now,
-        });
-        continue;
-      }
-      // A process that has exited but is not reaped yet has no cmdline and no VmHWM: keep what we had.
-      if (entry.cmd === '?') entry.cmd = status.cmd;
-      entry.hwmKiB = Math.max(entry.hwmKiB, status.hwmKiB);
-      entry.cpuTicks = Math.max(entry.cpuTicks, info.cpuTicks);
-      entry.lastSeconds = now;
-    }
-    treeRssPeakKiB = Math.max(treeRssPeakKiB, rss);
-  };
-  sample();
-  const timer = setInterval(sample, POLL_MS);
-  return {
-    stop() {
-      clearInterval(timer);
-      // Children grouped by command (e.g. `git bundle`, `git pack-objects`, `aws`).
-      const children = {};
-      for (const { hwmKiB, cpuTicks, cmd, firstSeconds, lastSeconds } of seen.values()) {
-        const entry = (children[cmd] ??= {
-          processes: 0,
-          peakRssMiB: 0,
-          cpuSeconds: 0,
-          firstSeenSeconds: firstSeconds,
-          lastSeenSeconds: lastSeconds,
-        });
-        entry.processes++;
-        entry.peakRssMiB = Math.max(entry.peakRssMiB, hwmKiB / 1024);
-        entry.cpuSeconds += cpuTicks / TICK;
-        entry.firstSeenSeconds = Math.min(entry.firstSeenSeconds, firstSeconds);
-        entry.lastSeenSeconds = Math.max(entry.lastSeenSeconds, lastSeconds);
-      }
-      return { rootHwmKiB, rootAnonPeakKiB, treeRssPeakKiB, children, samples };
-    },
-  };
-}
-
-function processTable() {
-  const table = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (name.charCodeAt(0) > 57) continue; // not a pid
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    table.set(Number(name), {
-      comm: stat.slice(stat.indexOf('(') + 1, close),
-      ppid: Number(fields[1]),
-      cpuTicks: Number(fields[11]) + Number(fields[12]),
-    });
-  }
-  return table;
-}
-
-function readStatus(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const kib = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return {
-      hwmKiB: kib('VmHWM'),
-      rssKiB: kib('VmRSS'),
-      anonKiB: kib('RssAnon'),
-      cmd: cmdline.length ? describeCommand(cmdline) : '?',
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-function describeCommand(argv) {
-  const name = path.basename(argv[0] ?? '?');
-  if (name === 'git') return `git ${argv.find((a, i) => i > 0 && !a.startsWith('-')) ?? ''}`.trim();
-  if (/python/.test(name) && argv.some((a) => /\baws$/.test(a))) return 'aws';
-  return name;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// S3 bookkeeping (the SDK, from the project's dependencies)
-
-async function s3Client(endpoint) {
-  const { S3Client, ListObjectsV2Command, DeleteObjectCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
-    endpoint,
-    region: CREDENTIALS.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: CREDENTIALS.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  return {
-    async list(prefix) {
-      const objects = [];
-      let token;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }),
-        );
-        objects.push(...(page.Contents ?? []));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return objects;
-    },
-    async remove(key) {
-      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
-    },
-  };
-}
-
-async function prefixBytes(s3, prefix) {
-  return (await s3.list(prefix)).reduce((sum, object) => sum + (object.Size ?? 0), 0);
-}
-
-async function deletePrefix(s3, prefix) {
-  for (const object of await s3.list(prefix)) await s3.remove(object.Key);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Output
 
 function checkCli(result, expected) {
@@ -684,17 +223,6 @@ function checkCli(result, expected) {
   result.reported = `${match[3]} ${match[4]}`;
   return result;
 }
-
-function median(numbers) {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-const max = (numbers) => Math.max(...numbers);
-const s = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(2));
-const mib = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(1));
-const list = (numbers) => numbers.map((x) => x.toFixed(2)).join(', ');
 
 function childSummary(results, match) {
   let peak = 0;
@@ -876,29 +404,4 @@ function report({ sizeMiB, runs, generation, versions, haveAws, results, work, t
   console.log(JSON.stringify(json));
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Small helpers
-
-function progress(message) {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-function git(args, options = {}) {
-  const result = spawnSync('git', args, { encoding: 'utf8', ...options });
-  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-/** First line of a command's output (stdout or stderr), or undefined when it cannot run. */
-function capture(command, args) {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
-  if (result.error || result.status !== 0) return undefined;
-  return `${result.stdout}${result.stderr}`.trim().split('\n')[0];
-}
-
-// Last, so that every class and constant above is initialized first.
-if (isMainThread) {
-  await main();
-} else {
-  await serverWorker();
-}
+await main();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { backupAll } from './backup.js';
-import { InputError } from './errors.js';
+import { errorMessage, InputError } from './errors.js';
 import * as log from './log.js';
 import { type InputReader, prepareJobs, readBackupSettings } from './inputs.js';
 import { formatBytes } from './report/backup-summary.js';
@@ -12,7 +12,7 @@ import { runSnapshot } from './snapshot-command.js';
 import { reportTable, runReport } from './report/report.js';
 import { readManifest } from './snapshot/catalog.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
-import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
+import { type Manifest, SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
 
 export const USAGE = `Usage: backup-action <command> [options]
 
@@ -192,8 +192,19 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
     (a, b) => a.kind.localeCompare(b.kind) || a.source.localeCompare(b.source) || b.id.localeCompare(a.id),
   );
   const rows: ListRow[] = [];
+  let unreadable = 0;
   for (const snapshot of snapshots) {
-    const manifest = await readManifest(store, snapshot);
+    let manifest: Manifest;
+    try {
+      manifest = await readManifest(store, snapshot);
+    } catch (error) {
+      // One broken or hostile manifest must not hide every other snapshot: it is named as an error,
+      // the rest are listed, and the command fails at the end.
+      if (error instanceof InputError) throw error;
+      log.error(errorMessage(error));
+      unreadable++;
+      continue;
+    }
     rows.push({
       kind: manifest.kind,
       repository: manifest.source,
@@ -203,14 +214,15 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
       ...(manifest.kind === 'git'
         ? { refs: Object.keys(manifest.git.refs).length, empty: manifest.git.empty }
         : { files: manifest.files.count }),
-      tags: manifest.tags,
+      // Written by every version, but not required to read a snapshot (prune and report do the same).
+      tags: Array.isArray(manifest.tags) ? manifest.tags : [],
     });
   }
   if (values.json) {
     console.log(JSON.stringify(rows, null, 2));
-    return 0;
+    return unreadable > 0 ? 1 : 0;
   }
-  if (rows.length === 0)
+  if (rows.length === 0 && unreadable === 0)
     console.log(`no snapshots in ${store.location}${repository ? ` for ${repository}` : ''}`);
   let current = '';
   for (const row of rows) {
@@ -221,7 +233,7 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
     const tags = row.tags.length ? `  tags: ${row.tags.join(',')}` : '';
     console.log(`  ${row.id}  ${row.createdAt}  ${formatBytes(row.size).padStart(10)}  ${what}${tags}`);
   }
-  return 0;
+  return unreadable > 0 ? 1 : 0;
 }
 
 async function restoreCommand(read: InputReader, values: Values): Promise<number> {

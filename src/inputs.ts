@@ -91,9 +91,23 @@ export function readStorageSettings(read: InputReader): StorageSettings {
       'access-key-id and secret-access-key go together: give both, or neither to use the AWS environment.',
     );
   }
+  if (sessionToken && !accessKeyId) {
+    throw new InputError(
+      'session-token',
+      'belongs to the temporary access-key-id and secret-access-key it was issued with: give all three, or none to use the AWS environment.',
+    );
+  }
+  const region = read('region');
+  // AWS (eu-west-1), R2 (auto), B2 (us-west-004), MinIO (any such name): letters, digits and dashes.
+  if (region && !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(region)) {
+    throw new InputError(
+      'region',
+      `"${region}" is not a region name. Examples: eu-west-1, us-west-004, auto.`,
+    );
+  }
   const forcePathStyle = read('force-path-style');
   return {
-    region: read('region') || undefined,
+    region: region || undefined,
     endpoint: endpoint || undefined,
     forcePathStyle: forcePathStyle === '' ? undefined : boolean(read, 'force-path-style', false),
     r2AccountId: r2AccountId || undefined,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type DecryptWith, parseEncryptionSettings } from './crypto/age.js';
-import { InputError } from './errors.js';
+import { errorMessage, InputError } from './errors.js';
 import { restoreFiles } from './files/restore-files.js';
 import type { GitAuth } from './git/mirror.js';
 import { resolveSource, type Source } from './git/source.js';
@@ -12,8 +12,10 @@ import { formatBytes } from './report/backup-summary.js';
 import { pushToRemote, restoreSnapshot } from './restore.js';
 import { addSecret } from './secrets.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
-import { readGitManifest, selectSnapshot } from './snapshot/catalog.js';
+import { readGitManifest, selectSnapshot, type SnapshotRef } from './snapshot/catalog.js';
+import { checkTarget } from './snapshot/download.js';
 import type { SnapshotKind } from './snapshot/manifest.js';
+import type { Store } from './store/store.js';
 
 /** What `restore` (action and CLI) was asked to do, validated before any work. */
 export interface RestoreSettings {
@@ -92,6 +94,9 @@ function remoteOf(spec: string, serverUrl: string): Source {
 
 /** Finds the snapshot, proves it while restoring it, and pushes it on when asked. */
 export async function runRestore(read: InputReader, settings: RestoreSettings): Promise<RestoreOutcome> {
+  // A target that is not a new or empty folder fails before the store is opened or read (the restore
+  // checks it again before writing).
+  if (settings.target) await checkTarget(settings.target);
   const { store, names } = await openUnit(read, settings.repository);
   const kind: SnapshotKind = settings.files ? 'files' : 'git';
   const snapshot = selectSnapshot(await findSnapshots(store, names, [kind]), settings.selector, settings.at);
@@ -102,6 +107,23 @@ export async function runRestore(read: InputReader, settings: RestoreSettings): 
       `no snapshot of ${settings.repository} matches ${wanted} in ${store.location}.`,
     );
   }
+  try {
+    return await restoreFound(store, snapshot, kind, settings);
+  } catch (error) {
+    // Every failure names the snapshot: git's own messages ("restored refs differ from the manifest",
+    // "git fetch failed") do not. InputErrors stay as they are: they name the input to fix.
+    const what = `${snapshot.source} ${snapshot.id}`;
+    if (error instanceof InputError || errorMessage(error).includes(what)) throw error;
+    throw new Error(`${what}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+async function restoreFound(
+  store: Store,
+  snapshot: SnapshotRef,
+  kind: SnapshotKind,
+  settings: RestoreSettings,
+): Promise<RestoreOutcome> {
   const base = { snapshotId: snapshot.id, source: snapshot.source, kind, dryRun: settings.dryRun };
   if (settings.files) {
     const { manifest, entries } = await restoreFiles(store, snapshot, settings.target!, {

@@ -7,7 +7,7 @@ import { configEnvironment, git } from './git/git.js';
 import { authEnvironment, type GitAuth, readRefs } from './git/mirror.js';
 import type { Source } from './git/source.js';
 import { readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
-import { checkTarget, downloadVerified } from './snapshot/download.js';
+import { checkTarget, createFolders, downloadVerified } from './snapshot/download.js';
 import type { GitManifest } from './snapshot/manifest.js';
 import type { Store } from './store/store.js';
 
@@ -31,10 +31,18 @@ export async function restoreSnapshot(
   target = path.resolve(target);
   await checkTarget(target);
   // Everything happens in a staging folder beside the target; only a proven repository is moved there.
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const staging = await fs.mkdtemp(path.join(path.dirname(target), '.restore-'));
+  // The folders created on the way to the target are removed again if the restore fails.
+  const removeCreatedFolders = await createFolders(path.dirname(target));
+  let staging: string;
+  try {
+    staging = await fs.mkdtemp(path.join(path.dirname(target), '.restore-'));
+  } catch (error) {
+    await removeCreatedFolders();
+    throw error;
+  }
   const repository = path.join(staging, 'repository.git');
   let refs: number;
+  let restored = false;
   try {
     await git([
       'init',
@@ -62,8 +70,10 @@ export async function restoreSnapshot(
     // rmdir, not rm -r: if anything was written into the target meanwhile, fail rather than delete it.
     if (existsSync(target)) await fs.rmdir(target);
     await fs.rename(repository, target);
+    restored = true;
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
+    if (!restored) await removeCreatedFolders();
   }
   return { manifest, target, refs };
 }

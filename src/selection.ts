@@ -2,7 +2,7 @@ import { InputError } from './errors.js';
 import { resolveSource, type Source } from './git/source.js';
 import { type InputReader, readStorageSettings, required } from './inputs.js';
 import { listSnapshots, type SnapshotRef } from './snapshot/catalog.js';
-import type { SnapshotKind } from './snapshot/manifest.js';
+import { SNAPSHOT_ID, type SnapshotKind } from './snapshot/manifest.js';
 import {
   openStore,
   parseDestination,
@@ -79,7 +79,17 @@ export async function findSnapshots(
 
 /** `latest`, a snapshot id, or `@<time>` (the newest at or before it), as the `snapshot` input takes. */
 export function parseSnapshotSelector(text: string, input = 'snapshot'): { selector: string; at?: Date } {
-  if (!text.startsWith('@')) return { selector: text || 'latest' };
+  if (!text.startsWith('@')) {
+    // Checked here, before the store is read: anything else used to be looked up as an id and reported
+    // as "no snapshot matches" only after listing the store.
+    if (text !== '' && text !== 'latest' && !SNAPSHOT_ID.test(text)) {
+      throw new InputError(
+        input,
+        `"${text}" is not latest, a snapshot id (like 20261122T020000.123Z-1a2b3c4d) or @<time> (like @2026-11-01T00:00Z).`,
+      );
+    }
+    return { selector: text || 'latest' };
+  }
   const at = new Date(text.slice(1));
   if (Number.isNaN(at.getTime())) {
     throw new InputError(input, `"${text}" is not a time. Write @2026-11-01T00:00Z, an id, or latest.`);

@@ -234,3 +234,156 @@ test('every template has starter-workflow properties', () => {
     expect(properties.categories?.length).toBeGreaterThan(0);
   }
 });
+
+// --- Output references ----------------------------------------------------------------------------
+
+/** `steps.<id>.outputs.<name>`, `needs.<job>.outputs.<name>`, `jobs.<job>.outputs.<name>` (or `['name']`). */
+const OUTPUT_REFERENCE =
+  /\b(steps|needs|jobs)\.([A-Za-z_][\w-]*)\.outputs(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']*)'\s*\])/g;
+
+interface OutputsJob {
+  uses?: string;
+  needs?: string | string[];
+  outputs?: Record<string, unknown>;
+  steps?: Array<{ id?: string; uses?: string }>;
+}
+
+const stringsOf = (value: unknown): string[] =>
+  typeof value === 'string'
+    ? [value]
+    : value && typeof value === 'object'
+      ? Object.values(value).flatMap(stringsOf)
+      : [];
+
+const outputsOf = (file: string): string[] => {
+  const parsed = parse(readFileSync(file, 'utf8')) as {
+    outputs?: Record<string, unknown>;
+    on?: { workflow_call?: { outputs?: Record<string, unknown> } };
+  };
+  return Object.keys(
+    (file.startsWith('.github/workflows/') ? parsed.on?.workflow_call?.outputs : parsed.outputs) ?? {},
+  );
+};
+
+/**
+ * Every output reference of a workflow that points at a step using one of our actions, or at a job,
+ * checked against what exists: the action.yml's `outputs`, the job's `outputs:` (or, for a job calling
+ * our reusable workflow, its workflow_call outputs). A reference to a step or job that is not there
+ * (or not in `needs`) is a problem too. Steps using someone else's action are not checked.
+ */
+function outputReferenceProblems(text: string): { checked: number; problems: string[] } {
+  const workflow = parse(text) as { on?: unknown; jobs: Record<string, OutputsJob> };
+  const problems: string[] = [];
+  let checked = 0;
+  const scan = (
+    where: string,
+    value: unknown,
+    steps: Map<string, string | undefined> | undefined,
+    jobs: string[],
+  ) => {
+    for (const string of stringsOf(value)) {
+      for (const match of string.matchAll(OUTPUT_REFERENCE)) {
+        const [reference, kind, owner] = match;
+        const name = match[3] ?? match[4];
+        let file: string | undefined;
+        let outputs: string[];
+        if (kind === 'steps') {
+          if (!steps?.has(owner)) {
+            problems.push(`${where}: ${reference}: no step with id "${owner}" in this job`);
+            continue;
+          }
+          file = steps.get(owner);
+          if (!file) continue; // someone else's action: its outputs are not known here
+          outputs = outputsOf(file);
+        } else {
+          if (!jobs.includes(owner)) {
+            problems.push(
+              `${where}: ${reference}: "${owner}" is not ${kind === 'needs' ? 'in this job’s needs' : 'a job of this workflow'}`,
+            );
+            continue;
+          }
+          const job = workflow.jobs[owner];
+          if (job.uses) {
+            file = target(job.uses);
+            if (!file) continue; // someone else's reusable workflow
+            outputs = outputsOf(file);
+          } else {
+            file = `job ${owner}`;
+            outputs = Object.keys(job.outputs ?? {});
+          }
+        }
+        checked++;
+        if (!outputs.includes(name)) {
+          problems.push(
+            `${where}: ${reference}: ${file} has no output "${name}" (it has ${outputs.join(', ') || 'none'})`,
+          );
+        }
+      }
+    }
+  };
+  for (const [name, job] of Object.entries(workflow.jobs)) {
+    const steps = new Map(
+      (job.steps ?? [])
+        .filter((step) => step.id)
+        // Our action's action.yml, or undefined for someone else's (and for a `run:` step).
+        .map((step) => [step.id!, step.uses ? target(step.uses) : undefined]),
+    );
+    const needs = job.needs === undefined ? [] : [job.needs].flat();
+    scan(`jobs.${name}`, job, steps, needs);
+  }
+  scan('on', workflow.on, undefined, Object.keys(workflow.jobs));
+  return { checked, problems };
+}
+
+test('every steps/needs/jobs output reference names an output that exists, and the check catches one that does not', () => {
+  const results = workflows.map((workflow) => ({ workflow, ...outputReferenceProblems(workflow.text) }));
+  expect(
+    results.flatMap(({ workflow, problems }) => problems.map((p) => `${workflow.origin}: ${p}`)),
+  ).toEqual([]);
+  // Not vacuous: the reusable workflow, the templates and the README examples are full of them.
+  const checked = (origin: RegExp) =>
+    results.filter((r) => origin.test(r.workflow.origin)).reduce((sum, r) => sum + r.checked, 0);
+  expect(checked(/^\.github\/workflows\/backup\.yml$/)).toBeGreaterThanOrEqual(10);
+  expect(checked(/^workflows-templates\//)).toBeGreaterThanOrEqual(4);
+  expect(checked(/^README\.md/)).toBeGreaterThanOrEqual(2);
+
+  const broken = `
+on:
+  workflow_call:
+    outputs:
+      good: { value: '\${{ jobs.build.outputs.updated }}' }
+      bad: { value: '\${{ jobs.build.outputs.nope }}' }
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    outputs:
+      updated: \${{ steps.backup.outputs.updatd }}
+    steps:
+      - id: backup
+        uses: ${REPOSITORY}/actions/backup@v1
+        with: { destination: x }
+      - id: other
+        uses: actions/checkout@v4
+      - run: echo "\${{ steps.other.outputs.anything }} \${{ steps.backup.outputs['snapshot-ids'] }} \${{ steps.backup.outputs.snapshot-id }} \${{ steps.gone.outputs.x }}"
+  org:
+    uses: ${REPOSITORY}/.github/workflows/backup.yml@v1
+    with: { destination: x, organization: o }
+  after:
+    needs: [build, org]
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "\${{ needs.build.outputs.updated }} \${{ needs.build.outputs.missing }} \${{ needs.org.outputs.count }} \${{ needs.org.outputs.counts }} \${{ needs.other.outputs.x }}"
+`;
+  const { checked: brokenChecked, problems } = outputReferenceProblems(broken);
+  expect(brokenChecked).toBe(9);
+  // Without the "(it has …)" tails, which list today's outputs.
+  expect(problems.map((problem) => problem.replace(/ \(it has [^)]*\)$/, ''))).toEqual([
+    'jobs.build: steps.backup.outputs.updatd: actions/backup/action.yml has no output "updatd"',
+    'jobs.build: steps.backup.outputs.snapshot-id: actions/backup/action.yml has no output "snapshot-id"',
+    'jobs.build: steps.gone.outputs.x: no step with id "gone" in this job',
+    'jobs.after: needs.build.outputs.missing: job build has no output "missing"',
+    'jobs.after: needs.org.outputs.counts: .github/workflows/backup.yml has no output "counts"',
+    'jobs.after: needs.other.outputs.x: "other" is not in this job’s needs',
+    'on: jobs.build.outputs.nope: job build has no output "nope"',
+  ]);
+});

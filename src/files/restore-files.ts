@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry, Unpack } from 'tar';
 import type { DecryptWith } from '../crypto/age.js';
 import { readManifest, type SnapshotRef } from '../snapshot/catalog.js';
-import { checkTarget, downloadVerified } from '../snapshot/download.js';
+import { checkTarget, createFolders, downloadVerified } from '../snapshot/download.js';
 import type { FilesManifest } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
 import { type Compression, decompressor, PART_NAMES, zstdAvailable } from './snapshot.js';
@@ -88,8 +88,16 @@ export async function restoreFiles(
   // Beside the target, the final rename is atomic and space is used where the files will be. A dry run
   // stages in the temporary folder: it writes nothing near the target.
   const parent = options.dryRun ? os.tmpdir() : path.dirname(target);
-  await fs.mkdir(parent, { recursive: true });
-  const staging = await fs.mkdtemp(path.join(parent, '.restore-'));
+  // The folders created on the way to the target are removed again if the restore fails.
+  const removeCreatedFolders = await createFolders(parent);
+  let staging: string;
+  try {
+    staging = await fs.mkdtemp(path.join(parent, '.restore-'));
+  } catch (error) {
+    await removeCreatedFolders();
+    throw error;
+  }
+  let restored = false;
   try {
     const archive = path.join(staging, part.name);
     await downloadVerified(store, snapshot, part, archive, options.keys);
@@ -106,6 +114,7 @@ export async function restoreFiles(
       if (existsSync(target)) await fs.rmdir(target);
       await fs.rename(tree, target);
     }
+    restored = true;
     return {
       manifest,
       target,
@@ -113,6 +122,7 @@ export async function restoreFiles(
     };
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
+    if (!restored) await removeCreatedFolders();
   }
 }
 

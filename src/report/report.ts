@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -150,6 +151,7 @@ export function parseReportSettings(read: InputReader, env: NodeJS.ProcessEnv = 
     throw new InputError('max-age', `"${text}" is zero: every snapshot would be stale. Use e.g. 26h or 2d.`);
   }
   const jsonPath = read('json-path').trim();
+  if (jsonPath) checkWritablePath('json-path', path.resolve(jsonPath));
   return {
     maxAge: formatDuration(maxAgeDuration),
     maxAgeDuration,
@@ -160,6 +162,25 @@ export function parseReportSettings(read: InputReader, env: NodeJS.ProcessEnv = 
         ? path.join(env.RUNNER_TEMP, 'backup-report.json')
         : path.join(os.tmpdir(), `backup-report-${randomBytes(6).toString('hex')}.json`),
   };
+}
+
+/** Fails now, naming the input, when `file` could never be written: a folder, or below a file. */
+function checkWritablePath(input: string, file: string): void {
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw new InputError(
+      input,
+      `${file} is a folder. Give a file name, e.g. ${path.join(file, 'report.json')}.`,
+    );
+  }
+  for (let folder = path.dirname(file); ; folder = path.dirname(folder)) {
+    if (existsSync(folder)) {
+      if (!statSync(folder).isDirectory()) {
+        throw new InputError(input, `${folder} is a file, so ${file} cannot be created. Give another path.`);
+      }
+      return;
+    }
+    if (path.dirname(folder) === folder) return;
+  }
 }
 
 /**

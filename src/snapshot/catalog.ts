@@ -6,6 +6,7 @@ import {
   MANIFEST_NAME,
   type Manifest,
   parseManifest,
+  quoted,
   SNAPSHOT_ID,
   SNAPSHOT_KINDS,
   type SnapshotKind,
@@ -18,10 +19,12 @@ export interface SnapshotRef {
   source: string;
   id: string;
   manifestKey: string;
+  /** The manifest's size as listed, when the listing gave it. */
+  manifestSize?: number;
 }
 
 /** Far above any real manifest (a million refs), far below what would exhaust memory. */
-const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
 const MANIFEST_KEY = new RegExp(
   `^(${SNAPSHOT_KINDS.join('|')})/(.+)/(${SNAPSHOT_ID.source.slice(1, -1)})/${MANIFEST_NAME}$`,
@@ -44,7 +47,13 @@ export async function listSnapshots(
     for await (const object of store.list(prefix)) {
       const match = MANIFEST_KEY.exec(object.key);
       if (!match || (source && match[2] !== source)) continue;
-      found.push({ kind: match[1] as SnapshotKind, source: match[2], id: match[3], manifestKey: object.key });
+      found.push({
+        kind: match[1] as SnapshotKind,
+        source: match[2],
+        id: match[3],
+        manifestKey: object.key,
+        manifestSize: object.size,
+      });
     }
   }
   return found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
@@ -52,16 +61,23 @@ export async function listSnapshots(
 
 export async function readManifest(store: Store, snapshot: SnapshotRef): Promise<Manifest> {
   const where = `manifest of ${snapshot.source} ${snapshot.id}`;
+  const tooLarge = `${where} is larger than the ${MAX_MANIFEST_BYTES} bytes a manifest may have; not read`;
+  // Refused by its listed size without downloading a byte; the limit on reading is the backstop (a
+  // listing without sizes, or an object that grew since).
+  if ((snapshot.manifestSize ?? 0) > MAX_MANIFEST_BYTES) throw new Error(tooLarge);
   let text: string;
   try {
     text = (await readAll(await store.download(snapshot.manifestKey), MAX_MANIFEST_BYTES)).toString('utf8');
   } catch (error) {
+    if (errorMessage(error) === `more than ${MAX_MANIFEST_BYTES} bytes`)
+      throw new Error(tooLarge, { cause: error }); // readAll's limit
     throw new Error(`${where} cannot be read: ${errorMessage(error)}`, { cause: error });
   }
   const manifest = parseManifest(text, where);
   if (manifest.id !== snapshot.id || manifest.source !== snapshot.source || manifest.kind !== snapshot.kind) {
+    // Quoted and cut short: a hostile manifest's source can be anything (the key's is not).
     throw new Error(
-      `manifest of ${snapshot.source} ${snapshot.id} names another snapshot (${manifest.source} ${manifest.id})`,
+      `${where} names another snapshot (${manifest.kind} ${quoted(manifest.source)} ${manifest.id})`,
     );
   }
   return manifest;

@@ -1,5 +1,6 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decryptStream, type DecryptWith, type EncryptionDescription } from '../crypto/age.js';
 import { errorMessage, InputError } from '../errors.js';
@@ -15,6 +16,26 @@ export async function checkTarget(target: string): Promise<void> {
   if (!stat.isDirectory() || (await fs.readdir(target)).length > 0) {
     throw new InputError('target', `${target} is not an empty folder. Restore into a new or empty folder.`);
   }
+}
+
+/**
+ * Creates `folder` and its missing parents, and returns what undoes that: it removes the folders this
+ * created, deepest first, while they are empty. A failed restore leaves nothing behind, not even the
+ * folders on the way to its target.
+ */
+export async function createFolders(folder: string): Promise<() => Promise<void>> {
+  const first = await fs.mkdir(folder, { recursive: true });
+  return async () => {
+    if (first === undefined) return;
+    for (let dir = folder; ; dir = path.dirname(dir)) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        return; // something else was written there meanwhile: keep it
+      }
+      if (dir === first || path.dirname(dir) === dir) return;
+    }
+  };
 }
 
 /**

@@ -91,7 +91,11 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new Error(`${where} is not valid JSON`);
   }
   if (value?.format !== 'backup-action-snapshot') throw new Error(`${where} is not a backup-action manifest`);
-  if (typeof value.formatVersion !== 'number' || value.formatVersion > FORMAT_VERSION) {
+  // Versions are whole numbers from 1: 0, 1.5 or "1" were never written, and no upgrade would read them.
+  if (!Number.isSafeInteger(value.formatVersion) || value.formatVersion < 1) {
+    throw new Error(`${where} has an invalid format version ${quoted(value.formatVersion)}`);
+  }
+  if (value.formatVersion > FORMAT_VERSION) {
     throw new Error(
       `${where} has format version ${value.formatVersion}; this version reads up to ${FORMAT_VERSION}. Upgrade backup-action.`,
     );
@@ -103,9 +107,14 @@ export function parseManifest(text: string, where: string): Manifest {
   else if (!Number.isSafeInteger(value.files?.count) || !Number.isSafeInteger(value.files?.bytes)) {
     throw new Error(`${where} is incomplete (files.count or files.bytes missing)`);
   }
-  for (const part of value.parts) {
+  for (const part of value.parts as unknown[] as Array<Part | null>) {
+    // A part that is not an object, or a name that is not a string (["repo.bundle"] and 123 pass the
+    // pattern once turned into text), used to fail later with a TypeError naming no snapshot.
+    if (typeof part !== 'object' || part === null || typeof part.name !== 'string') {
+      throw new Error(`${where} has a part that is not {name, type, size, sha256}`);
+    }
     if (!/^[A-Za-z0-9._-]+$/.test(part.name) || part.name.startsWith('.')) {
-      throw new Error(`${where} names an unsafe part "${part.name}"`);
+      throw new Error(`${where} names an unsafe part ${quoted(part.name)}`);
     }
     const expectedType = value.kind === 'git' ? 'git-bundle' : 'tar';
     if (part.type !== expectedType || !['zstd', 'gzip', 'none', undefined].includes(part.compression)) {
@@ -125,11 +134,40 @@ function checkGit(value: GitManifest, where: string): void {
     throw new Error(`${where} is incomplete (git.refs missing)`);
   }
   const head = value.git.head;
-  if (
-    (head !== null && !/^refs\/\S+$/.test(String(head))) ||
-    typeof value.url !== 'string' ||
-    value.url.startsWith('-')
-  ) {
+  if ((head !== null && !isRefName(head)) || typeof value.url !== 'string' || value.url.startsWith('-')) {
     throw new Error(`${where} has an invalid git.head or url`);
   }
+  // Refs and object ids are handed to git and compared with the restored repository: refuse what git
+  // could never have written rather than fail (or do something else) halfway through a restore.
+  const objectFormat = value.git.objectFormat || 'sha1';
+  const length = objectFormat === 'sha1' ? 40 : objectFormat === 'sha256' ? 64 : undefined;
+  if (length === undefined) {
+    throw new Error(`${where} has an unknown git.objectFormat ${quoted(value.git.objectFormat)}`);
+  }
+  for (const [ref, id] of Object.entries(value.git.refs as Record<string, unknown>)) {
+    if (!isRefName(ref)) throw new Error(`${where} has an invalid ref name ${quoted(ref)}`);
+    if (typeof id !== 'string' || id.length !== length || !/^[0-9a-f]+$/.test(id)) {
+      throw new Error(`${where} has an invalid ${objectFormat} object id for ${quoted(ref)}: ${quoted(id)}`);
+    }
+  }
+}
+
+/** A value from a manifest, quoted (control characters escaped) and cut short, for an error message. */
+export function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}
+
+/**
+ * A full ref name as `git check-ref-format` accepts it, under `refs/` (what `git for-each-ref` lists in
+ * a mirror): no empty, `.`-leading or `.lock`-ending component, no `..`, `@{`, control characters,
+ * space, `~ ^ : ? * [ \`, and no trailing `/` or `.`.
+ */
+export function isRefName(name: unknown): name is string {
+  if (typeof name !== 'string' || !name.startsWith('refs/') || name.endsWith('.')) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/\.\.|@\{|[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  return name
+    .split('/')
+    .every((component) => component !== '' && !component.startsWith('.') && !component.endsWith('.lock'));
 }

@@ -47,8 +47,18 @@ export class LocalStore implements Store {
       await fs.rename(temp, file);
     } catch (error) {
       await fs.rm(temp, { force: true });
-      throw error;
+      throw this.explain(error, key);
     }
+  }
+
+  /** A full disk (or quota, or file-size limit) says so; earlier snapshots are never touched by it. */
+  private explain(error: unknown, key: string): unknown {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EFBIG') return error;
+    return new Error(
+      `${this.location} is full (${code}): ${key} could not be written. Free space (or raise the limit) ` +
+        'and run again; no snapshot was written, earlier ones are intact.',
+    );
   }
 
   async createExclusive(key: string, body: Buffer): Promise<boolean> {

@@ -601,3 +601,36 @@ test('hard links never race the end of the archive (node-tar with parallel jobs 
     expect((await snapshotFiles(store, settings)).files).toBe(3);
   }
 });
+
+test('many files archived 8 at a time come back byte for byte, in order, every time', async () => {
+  const base = path.join(work, `many-${++opened}`);
+  const files: Array<{ file: string; content: Buffer }> = [];
+  for (let i = 0; i < 400; i++) {
+    const file = `d${i % 7}/sub${i % 3}/f${i}.bin`;
+    files.push({ file, content: deterministicBytes(1 + ((i * 997) % 9000), `many-${i}`) });
+    fs.mkdirSync(path.join(base, path.dirname(file)), { recursive: true });
+    fs.writeFileSync(path.join(base, file), files[i].content);
+  }
+  fs.symlinkSync('d0', path.join(base, 'link-to-d0'));
+  const store = new LocalStore(path.join(work, `many-store-${opened}`));
+  const settings = { name: 'many', patterns: '.', baseDir: base, compression: 'none' as const, tags: [] };
+  const expected = await selectFiles('.', base);
+  for (let i = 0; i < 10; i++) {
+    const written = await snapshotFiles(store, settings);
+    expect(written.files).toBe(expected.length);
+    const snapshot = (await listSnapshots(store, 'files', 'many')).find((s) => s.id === written.snapshotId)!;
+    const manifest = await readManifest(store, snapshot);
+    const tar = await readAll(await store.download(`files/many/${snapshot.id}/${manifest.parts[0].name}`));
+    const names: string[] = [];
+    for (let offset = 0; offset + 512 <= tar.length;) {
+      const header = new Header(tar.subarray(offset, offset + 512));
+      if (!header.path) break;
+      names.push(header.path.replace(/\/$/, ''));
+      offset += 512 + Math.ceil((header.size ?? 0) / 512) * 512;
+    }
+    expect(names).toEqual(expected);
+  }
+  const target = path.join(work, `many-restored-${opened}`);
+  await restoreFiles(store, (await listSnapshots(store, 'files', 'many'))[0], target);
+  for (const { file, content } of files) expect(fs.readFileSync(path.join(target, file))).toEqual(content);
+});

@@ -19,6 +19,17 @@ import * as log from '../log.js';
  * match are archived too (without their other contents), so that their modes and times come back.
  */
 export async function selectFiles(patterns: string, baseDir: string): Promise<string[]> {
+  return (await selectEntries(patterns, baseDir)).entries;
+}
+
+/** What was selected, with what the archiver can reuse. */
+export interface Selection {
+  entries: string[];
+  /** Some selected file has other hard links. */
+  hardLinked: boolean;
+}
+
+export async function selectEntries(patterns: string, baseDir: string): Promise<Selection> {
   baseDir = path.resolve(baseDir);
   const rooted = patterns
     .split(/\r?\n/)
@@ -51,10 +62,11 @@ export async function selectFiles(patterns: string, baseDir: string): Promise<st
 
   const entries: string[] = [];
   const links = new Set<string>();
+  let hardLinked = false;
   // Sorted, every folder comes before its contents, so checking the parent covers all ancestors. The
   // lstat calls run 16 at a time: one at a time, tens of thousands of small files wait mostly on them.
   const sorted = [...selected].sort();
-  const stats = await mapLimit(sorted, 16, (entry) => fs.lstat(path.join(baseDir, entry)));
+  const found = await mapLimit(sorted, 16, (entry) => fs.lstat(path.join(baseDir, entry)));
   for (const [index, entry] of sorted.entries()) {
     const parent = entry.slice(0, Math.max(entry.lastIndexOf('/'), 0));
     if (links.has(parent)) {
@@ -64,8 +76,9 @@ export async function selectFiles(patterns: string, baseDir: string): Promise<st
         `${parent} is a symbolic link, and a line matches files through it. List the folder it points to instead.`,
       );
     }
-    const stat = stats[index];
+    const stat = found[index];
     if (stat.isSymbolicLink()) links.add(entry);
+    if (stat.isFile() && stat.nlink > 1) hardLinked = true;
     if (stat.isFile() || stat.isDirectory() || stat.isSymbolicLink()) entries.push(entry);
     else log.warning(`path: skipping ${entry}, which is not a file, folder or symbolic link`);
   }
@@ -75,7 +88,7 @@ export async function selectFiles(patterns: string, baseDir: string): Promise<st
       `matched no files in ${baseDir}. Check the patterns (one per line, relative to that folder).`,
     );
   }
-  return entries;
+  return { entries, hardLinked };
 }
 
 /** @actions/glob roots relative patterns at the process's folder; ours are relative to `baseDir`. */

@@ -110,6 +110,15 @@ test.each([
   [{ 'max-age': '0h' }, 'max-age', 'zero'],
   [{ 'encryption-identity': 'not-a-key' }, 'encryption-identity', ''],
   [{ concurrency: '0' }, 'concurrency', ''],
+  // A real age public key (of no identity anyone holds): restore-level proof needs the identity.
+  [
+    {
+      'verify-level': 'restore',
+      'encryption-recipients': 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+    },
+    'encryption-identity',
+    'verify-level read-data',
+  ],
 ])('bad input %j fails before anything is written, naming the input', async (inputs, input, hint) => {
   const before = await listed();
   const run = await oneStep({ force: 'true', ...inputs });

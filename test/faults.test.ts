@@ -47,7 +47,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   tally.faults += proxy?.injectedTotal() ?? 0;
-  console.log(`fault injection: ${tally.faults} faults injected over ${tally.runs} CLI runs`);
+  console.log(
+    `fault injection: ${tally.faults} faults injected over ${tally.runs} CLI runs and ${proxy?.stats.requests} requests (${JSON.stringify(proxy?.stats.injected)})`,
+  );
   await proxy?.stop();
   await s3?.stop();
   fs.rmSync(work, { recursive: true, force: true });

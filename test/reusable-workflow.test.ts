@@ -911,7 +911,7 @@ describe('the workflow file', () => {
     }
   });
 
-  test("the alert's status: cancelled before failure before success (a cancelled run opens nothing), whatever the combination", () => {
+  test("the alert's status: failure before cancelled before success (a cancelled run without failures opens nothing), whatever the combination", () => {
     const status = workflow.jobs.alert.steps.find((step) => actionDir(step.uses!))!.with!.status;
     const evaluateWith = (plan: Result, backup: Result, report: Result) =>
       interpolate(status, {
@@ -927,7 +927,7 @@ describe('the workflow file', () => {
     expect(evaluateWith('success', 'success', 'failure')).toBe('failure');
     expect(evaluateWith('failure', 'skipped', 'skipped')).toBe('failure');
     expect(evaluateWith('success', 'cancelled', 'success')).toBe('cancelled');
-    expect(evaluateWith('success', 'cancelled', 'failure')).toBe('cancelled');
+    expect(evaluateWith('success', 'cancelled', 'failure')).toBe('failure');
     expect(evaluateWith('cancelled', 'skipped', 'skipped')).toBe('cancelled');
   });
 });

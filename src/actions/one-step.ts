@@ -28,7 +28,13 @@ export async function oneStepAction(): Promise<void> {
   const all = backup.sources.map((source) => source.spec);
   withRootNames(() => {
     if (verifyLevel !== 'none') parseVerifySettings(verifyInputs(all));
-    parseEncryptionSettings(read);
+    const encryption = parseEncryptionSettings(read);
+    if (verifyLevel === 'restore' && encryption.encryptTo && !encryption.decryptWith) {
+      throw new InputError(
+        'encryption-identity',
+        'is needed with verify-level restore: snapshots encrypted to encryption-recipients can only be restored with the matching identity. Give it, or use verify-level read-data.',
+      );
+    }
     parseReportSettings(read);
   });
   const prune = !isEmptyPolicy(parsePolicy(read));

@@ -40,8 +40,8 @@ export class LocalStore implements Store {
   async upload(key: string, body: Readable): Promise<void> {
     const file = this.pathOf(key);
     const temp = tempName(file);
-    await fs.mkdir(path.dirname(file), { recursive: true });
     try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
       await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
       await syncToDisk(temp);
       await fs.rename(temp, file);
@@ -57,15 +57,15 @@ export class LocalStore implements Store {
     if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EFBIG') return error;
     return new Error(
       `${this.location} is full (${code}): ${key} could not be written. Free space (or raise the limit) ` +
-        'and run again; no snapshot was written, earlier ones are intact.',
+        'and run again; no snapshot was written (prune removes its parts later), earlier ones are intact.',
     );
   }
 
   async createExclusive(key: string, body: Buffer): Promise<boolean> {
     const file = this.pathOf(key);
     const temp = tempName(file);
-    await fs.mkdir(path.dirname(file), { recursive: true });
     try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(temp, body, { flag: 'wx' });
       await syncToDisk(temp);
       // link() fails with EEXIST instead of replacing: an atomic "create if absent" with full content.
@@ -73,7 +73,7 @@ export class LocalStore implements Store {
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
+      throw this.explain(error, key);
     } finally {
       await fs.rm(temp, { force: true });
     }

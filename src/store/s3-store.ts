@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PassThrough, pipeline, Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError } from '../errors.js';
 import { readAll, type Store, type StoredObject } from './store.js';
@@ -79,10 +79,14 @@ export class S3Store implements Store {
   async upload(key: string, body: Readable): Promise<void> {
     // A fresh stream: lib-storage takes properties such as `size` off the body as its total length.
     // pipeline() carries a failure of `body` to it, so the upload aborts instead of waiting.
-    const fresh = new PassThrough();
     let sent = 0;
     let ended = false;
-    fresh.on('data', (chunk: Buffer) => (sent += chunk.length));
+    const fresh = new Transform({
+      transform(chunk: Buffer, _, callback) {
+        sent += chunk.length;
+        callback(null, chunk);
+      },
+    });
     pipeline(body, fresh, (error) => (ended = !error));
     const upload = new Upload({
       client: this.client,
@@ -150,9 +154,19 @@ export class S3Store implements Store {
    */
   async download(key: string): Promise<Readable> {
     const first = await this.get(key);
-    const etag = first.ETag;
-    const open = async (offset: number) => (await this.get(key, { offset, etag })).Body as Readable;
-    return Readable.from(resumable(first.Body as Readable, open), { objectMode: false });
+    const { ETag: etag, ContentLength: length } = first;
+    const open = async (offset: number, cause: unknown) => {
+      // Resume only the same object version, and only from exactly where it stopped: a server that
+      // ignores Range (answering 200 with the whole object) would otherwise append it again.
+      if (!etag) throw cause;
+      const rest = await this.get(key, { offset, etag });
+      if (rest.$metadata.httpStatusCode !== 206 || !rest.ContentRange?.startsWith(`bytes ${offset}-`)) {
+        (rest.Body as Readable | undefined)?.destroy();
+        throw cause;
+      }
+      return rest.Body as Readable;
+    };
+    return Readable.from(resumable(first.Body as Readable, open, length), { objectMode: false });
   }
 
   private async get(key: string, from?: { offset: number; etag?: string }) {
@@ -281,10 +295,14 @@ function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
-/** Yields `body`, and after a break the rest from `open(offset)`, at most RESUMES times. */
+/**
+ * Yields `body`, and after a break the rest from `open(offset)`, at most RESUMES times; fails if the
+ * total differs from the announced length.
+ */
 async function* resumable(
   body: Readable,
-  open: (offset: number) => Promise<Readable>,
+  open: (offset: number, cause: unknown) => Promise<Readable>,
+  length: number | undefined,
 ): AsyncGenerator<Buffer> {
   let offset = 0;
   for (let resumes = 0; ; resumes++) {
@@ -293,12 +311,15 @@ async function* resumable(
         offset += (chunk as Buffer).length;
         yield chunk as Buffer;
       }
-      return;
+      break;
     } catch (error) {
       body.destroy();
       if (resumes >= RESUMES) throw error;
       await sleep(200 * 2 ** resumes);
-      body = await open(offset);
+      body = await open(offset, error);
     }
+  }
+  if (length !== undefined && offset !== length) {
+    throw new Error(`the download ended after ${offset} of ${length} bytes`);
   }
 }

@@ -47,6 +47,23 @@ async function serverWorker() {
   });
 }
 
+/** The environment for the measured commands: the server's credentials, no inherited AWS or Actions settings. */
+export function awsEnvironment() {
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_REGION: CREDENTIALS.region,
+    AWS_DEFAULT_REGION: CREDENTIALS.region,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+    AWS_PAGER: '',
+  };
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'GITHUB_ACTIONS', 'RUNNER_TEMP', 'NODE_OPTIONS']) {
+    delete env[name];
+  }
+  return env;
+}
+
 /**
  * Starts the S3 server (bucket `bench`, CREDENTIALS) in a worker thread; stop() ends it. `bodyLimit`
  * raises the largest request body it takes (default 128 MiB), for single-request uploads.

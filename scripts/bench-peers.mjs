@@ -37,6 +37,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  awsEnvironment,
   bytes,
   capture,
   CREDENTIALS,
@@ -220,18 +221,7 @@ async function formatMarkdown(text, file) {
 }
 
 function environments(tmp, endpoint, versions) {
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    AWS_REGION: CREDENTIALS.region,
-    AWS_DEFAULT_REGION: CREDENTIALS.region,
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-    AWS_PAGER: '',
-  };
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'GITHUB_ACTIONS', 'RUNNER_TEMP', 'NODE_OPTIONS']) {
-    delete env[name];
-  }
+  const env = awsEnvironment();
   const rcloneEnv = {
     ...env,
     RCLONE_CONFIG: path.join(tmp, 'rclone.conf'), // absent: no config file, the remote is below

@@ -27,9 +27,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  awsEnvironment,
   BUCKET,
   capture,
-  CREDENTIALS,
   deletePrefix,
   list,
   max,
@@ -100,18 +100,7 @@ async function main() {
 
   const server = await startServer();
   const s3 = await s3Client(server.endpoint);
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    AWS_REGION: CREDENTIALS.region,
-    AWS_DEFAULT_REGION: CREDENTIALS.region,
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-    AWS_PAGER: '',
-  };
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'GITHUB_ACTIONS', 'RUNNER_TEMP', 'NODE_OPTIONS']) {
-    delete env[name];
-  }
+  const env = awsEnvironment();
   const cli = (prefix, force, label) => {
     const args = [`--import=${preload.url}`, CLI, 'backup', '--to', `s3://${BUCKET}/${prefix}`];
     args.push('--endpoint', server.endpoint, '--repo', source, '--mirror-dir', mirrorRoot);

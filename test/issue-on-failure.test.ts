@@ -10,7 +10,7 @@ import {
   parseIssueSettings,
   runIssueOnFailure,
 } from '../src/github/issue-on-failure.js';
-import { inputErrorOf, reader } from './support/helpers.js';
+import { inputErrorOf, reader, failureWithout } from './support/helpers.js';
 import { type GitHubApi, secondaryRateLimit, serverError, startGitHubApi } from './support/github-api.mjs';
 
 // The open-issue-on-failure engine against a real HTTP server speaking GitHub's issue REST API.
@@ -99,24 +99,8 @@ function calls(repository: string, server = api): string[] {
     .map((r) => `${r.method} ${r.path.replace(`/repos/${repository}`, '')} ${r.status}`);
 }
 
-/** The error a run rejects with, checked for the token in every form it could be printed. */
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the run to fail');
-    },
-    (e: unknown) => e as Error,
-  );
-  for (const text of [
-    error.message,
-    String(error.stack),
-    inspect(error, { depth: 8 }),
-    JSON.stringify(error),
-  ]) {
-    for (const token of TOKENS) expect(text).not.toContain(token);
-  }
-  return error;
-}
+/** The error a run rejects with, checked for every token. */
+const failureOf = (promise: Promise<unknown>) => failureWithout(TOKENS, promise);
 
 describe('parseIssueSettings', () => {
   test('defaults: failure, "Backup failed: <workflow>", backup-failure label, close on success', () => {

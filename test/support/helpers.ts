@@ -1,4 +1,6 @@
+import { expect } from '@jest/globals';
 import { S3Client } from '@aws-sdk/client-s3';
+import { inspect } from 'node:util';
 import { InputError } from '../../src/errors.js';
 import type { S3Server } from './s3-server.mjs';
 
@@ -26,4 +28,23 @@ export function s3Client(server: S3Server, secretAccessKey = server.secretAccess
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+/** The error `promise` rejects with, checked for each secret in every form the error could be printed. */
+export async function failureWithout(secrets: string[], promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as Error,
+  );
+  for (const text of [
+    error.message,
+    String(error.stack),
+    inspect(error, { depth: 8 }),
+    JSON.stringify(error),
+  ]) {
+    for (const secret of secrets) expect(text).not.toContain(secret);
+  }
+  return error;
 }

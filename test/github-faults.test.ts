@@ -1,7 +1,6 @@
-import { jest } from '@jest/globals';
 import Bottleneck from 'bottleneck';
 import { type ApiOptions, parseIssueSettings, runIssueOnFailure } from '../src/github/issue-on-failure.js';
-import { reader } from './support/helpers.js';
+import { reader, captureStdout } from './support/helpers.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.mjs';
 import { type GitHubApi, startGitHubApi } from './support/github-api.mjs';
 
@@ -13,7 +12,6 @@ import { type GitHubApi, startGitHubApi } from './support/github-api.mjs';
 const TOKEN = 'ghs_faultTestToken0123456789abcdefghijKLMN';
 let api: GitHubApi;
 let proxy: FaultProxy;
-let output: string[];
 let repoCount = 0;
 
 beforeAll(async () => {
@@ -29,17 +27,9 @@ afterAll(async () => {
   await api?.stop();
 });
 
-beforeEach(() => {
-  output = [];
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  });
-});
+captureStdout([TOKEN]);
 
 afterEach(() => {
-  jest.restoreAllMocks();
-  expect(output.join('')).not.toContain(TOKEN);
   proxy.configure({ rate: 0, latencyMs: 0, kinds: ['503', '500', 'reset', 'cut'], match: () => true });
 });
 

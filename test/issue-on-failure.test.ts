@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import Bottleneck from 'bottleneck';
 import { inspect } from 'node:util';
 import { InputError } from '../src/errors.js';
@@ -10,7 +9,7 @@ import {
   parseIssueSettings,
   runIssueOnFailure,
 } from '../src/github/issue-on-failure.js';
-import { inputErrorOf, reader, failureWithout } from './support/helpers.js';
+import { inputErrorOf, reader, failureWithout, captureStdout } from './support/helpers.js';
 import { type GitHubApi, secondaryRateLimit, serverError, startGitHubApi } from './support/github-api.mjs';
 
 // The open-issue-on-failure engine against a real HTTP server speaking GitHub's issue REST API.
@@ -21,7 +20,6 @@ const WORKFLOW = 'Nightly backup';
 const TOKENS = [TOKEN, READ_ONLY_TOKEN, NO_ISSUES_TOKEN];
 
 let api: GitHubApi;
-let output: string[];
 let repoCount = 0;
 
 beforeAll(async () => {
@@ -33,18 +31,7 @@ beforeAll(async () => {
 
 afterAll(() => api?.stop());
 
-beforeEach(() => {
-  output = [];
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  });
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-  for (const token of TOKENS) expect(output.join('')).not.toContain(token);
-});
+const printed = captureStdout(TOKENS);
 
 /** Each test has its own repository on the shared server. */
 const newRepository = () => `octo-org/repo-${++repoCount}`;
@@ -321,7 +308,7 @@ describe('runIssueOnFailure', () => {
     expect(api.comments(repository, 2)[0].body).toMatch(
       /#1 is also open for this workflow.*oldest.*close the others/,
     );
-    expect(output.join('')).toMatch(/::warning::2 open issues .* #2, #1\. Using the oldest, #2/);
+    expect(printed()).toMatch(/::warning::2 open issues .* #2, #1\. Using the oldest, #2/);
 
     expect(await run(repository, { status: 'success' })).toMatchObject({ action: 'closed', issueNumber: 2 });
     expect(api.issues(repository).map((i) => i.state)).toEqual(['closed', 'closed']);
@@ -401,9 +388,7 @@ describe('runIssueOnFailure', () => {
     const posts = api.requests.filter((r) => r.method === 'POST' && r.path === `/repos/${repository}/issues`);
     expect(posts.map((r) => r.status)).toEqual([403, 201]);
     expect(posts[1].at - posts[0].at).toBeGreaterThanOrEqual(950);
-    expect(output.join('')).toMatch(
-      /::warning::GitHub's secondary rate limit answered POST .*trying again in 1 s/,
-    );
+    expect(printed()).toMatch(/::warning::GitHub's secondary rate limit answered POST .*trying again in 1 s/);
   });
 
   test('a rate limit that asks for too long a wait fails at once (403 or 429), not retried by both plugins', async () => {
@@ -458,7 +443,7 @@ describe('runIssueOnFailure', () => {
     const error = await failureOf(runIssueOnFailure({ ...settings, api: fast() }));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(/^Input "token": GitHub refused it \(401 "Bad credentials"\)/);
-    for (const text of [error.message, inspect(error, { depth: 8 }), output.join('')]) {
+    for (const text of [error.message, inspect(error, { depth: 8 }), printed()]) {
       expect(text).not.toContain(wrong);
     }
   });
@@ -468,6 +453,6 @@ describe('runIssueOnFailure', () => {
     expect(await run(repository, { assignees: 'octocat\nnobody-here' })).toMatchObject({ action: 'created' });
     expect(api.issues(repository)[0].assignees).toEqual([]);
     expect(calls(repository)).toEqual(['GET /issues 200', 'POST /issues 422', 'POST /issues 201']);
-    expect(output.join('')).toMatch(/::warning::assignees: GitHub refused octocat, nobody-here/);
+    expect(printed()).toMatch(/::warning::assignees: GitHub refused octocat, nobody-here/);
   });
 });

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
@@ -15,7 +14,7 @@ import {
   sortRepositories,
 } from '../src/plan.js';
 import { tempDir } from './support/fixtures.js';
-import { reader, failureWithout } from './support/helpers.js';
+import { reader, failureWithout, captureStdout } from './support/helpers.js';
 import {
   type RepoSpec,
   type ReposApi,
@@ -50,7 +49,6 @@ const MIXED: RepoSpec[] = [
 ];
 
 let api: ReposApi;
-let output: string[];
 
 beforeAll(async () => {
   api = await startReposApi({
@@ -75,18 +73,7 @@ beforeAll(async () => {
 
 afterAll(() => api?.stop());
 
-beforeEach(() => {
-  output = [];
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  });
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-  for (const token of TOKENS) expect(output.join('')).not.toContain(token);
-});
+const printed = captureStdout(TOKENS);
 
 /** Retries after 5/20/45 ms, and a secondary rate limit's "retry-after: 1" waits 10 ms. */
 const FAST: ApiOptions = { retryBaseMs: 5, throttle: { retryAfterBaseValue: 10 } };
@@ -242,7 +229,7 @@ describe('an organization', () => {
     expect(result.shards.map((s) => s.count)).toEqual([20, 20, 20, ...Array(10).fill(19)]);
     expect(result.shards[0].repositories.split('\n')[0]).toBe('big-org/repo-000');
     expect(result.shards[12].repositories.split('\n').at(-1)).toBe('big-org/repo-249');
-    expect(output.join('')).toContain('big-org: 250 repositories listed, 250 planned.');
+    expect(printed()).toContain('big-org: 250 repositories listed, 250 planned.');
   });
 
   test('by default: archived, forks and disabled repositories are left out', async () => {
@@ -255,7 +242,7 @@ describe('an organization', () => {
       'mixed-org/Web-API',
       'mixed-org/web-app',
     ]);
-    const text = output.join('');
+    const text = printed();
     expect(text).toContain(
       '9 repositories listed, 6 planned (left out: 1 archived (archived: false), 1 forks (forks: false), 1 disabled)',
     );
@@ -322,7 +309,7 @@ describe('a user', () => {
       { shard: 1, count: 1, repositories: 'octocat/Hello-World' },
       { shard: 2, count: 1, repositories: 'octocat/spoon-knife' },
     ]);
-    expect(output.join('')).toContain("only public ones, as the token is not octocat's");
+    expect(printed()).toContain("only public ones, as the token is not octocat's");
   });
 
   test('the token’s own user (any case): /user/repos, private repositories included', async () => {
@@ -387,7 +374,7 @@ describe('API failures', () => {
     api.force(secondaryRateLimit(/\/organizations\//));
     const result = await plan({ organization: 'big-org' });
     expect(result.repositories).toHaveLength(250);
-    expect(output.join('')).toMatch(
+    expect(printed()).toMatch(
       /::warning::GitHub's secondary rate limit answered GET .*; trying again in 1 s/,
     );
   });
@@ -533,7 +520,7 @@ describe('the plan action', () => {
     const out = outputs();
     expect(JSON.parse(out.matrix)).toEqual(buildPlan(names(0, 45), 20).matrix);
     expect(out).toMatchObject({ count: '45', shards: '3', repositories: names(0, 45).join('\n') });
-    const text = output.join('');
+    const text = printed();
     expect(text).toContain('shard 1: 15 (r00000 … r00014)');
     expect(text).toContain('shard 3: 15 (r00030 … r00044)');
     const summary = fs.readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');

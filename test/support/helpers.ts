@@ -1,4 +1,4 @@
-import { expect } from '@jest/globals';
+import { afterEach, beforeEach, expect, jest } from '@jest/globals';
 import { S3Client } from '@aws-sdk/client-s3';
 import { inspect } from 'node:util';
 import { InputError } from '../../src/errors.js';
@@ -47,4 +47,24 @@ export async function failureWithout(secrets: string[], promise: Promise<unknown
     for (const secret of secrets) expect(text).not.toContain(secret);
   }
   return error;
+}
+
+/**
+ * Captures stdout during each test of the file (the actions' log lines) and fails a test whose output
+ * contains one of `secrets`; returns what the current test printed so far.
+ */
+export function captureStdout(secrets: string[]): () => string {
+  let output: string[] = [];
+  beforeEach(() => {
+    output = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output.push(String(chunk));
+      return true;
+    });
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    for (const secret of secrets) expect(output.join('')).not.toContain(secret);
+  });
+  return () => output.join('');
 }

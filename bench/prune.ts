@@ -8,8 +8,8 @@
 // retries included). The server shares this process's event loop, so times include its work.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
-import { mapLimit } from '../src/concurrency.js';
-import { pruneStore } from '../src/prune.js';
+import { mapLimit } from '../src/util/concurrency.js';
+import { pruneStore } from '../src/retention/prune.js';
 import type { RetentionPolicy } from '../src/retention/policy.js';
 import { FORMAT_VERSION, type GitManifest, newSnapshotId } from '../src/snapshot/manifest.js';
 import { S3Store } from '../src/store/s3-store.js';

@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { backupAll } from './backup.js';
-import { errorMessage, InputError } from './errors.js';
-import * as log from './log.js';
-import { type InputReader, prepareJobs, readBackupSettings } from './inputs.js';
-import { formatBytes } from './report/backup-summary.js';
-import { readRestoreSettings, runRestore } from './restore-command.js';
-import { runVerify } from './verify-command.js';
-import { runPrune } from './prune-command.js';
-import { runSnapshot } from './snapshot-command.js';
+import { backupAll } from './git/backup.js';
+import { errorMessage, InputError } from './util/errors.js';
+import * as log from './log/log.js';
+import { type InputReader, prepareJobs, readBackupSettings } from './settings/backup.js';
+import { formatBytes } from './report/summaries.js';
+import { readRestoreSettings, runRestore } from './commands/restore.js';
+import { runVerify } from './commands/verify.js';
+import { runPrune } from './commands/prune.js';
+import { runSnapshot } from './commands/snapshot.js';
 import { reportTable, runReport } from './report/report.js';
 import { readManifest } from './snapshot/catalog.js';
-import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
+import { findSnapshots, openUnit, parseSnapshotSelector } from './commands/selection.js';
 import { type Manifest, SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
 
 export const USAGE = `Usage: backup-action <command> [options]

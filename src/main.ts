@@ -9,7 +9,7 @@ import { runAction, runLoggedAction } from './actions/run.js';
 import { snapshotAction } from './actions/snapshot.js';
 import { verifyAction } from './actions/verify.js';
 import { runCli } from './cli.js';
-import * as log from './log.js';
+import * as log from './log/log.js';
 
 /** Every action by the name of its folder under actions/ (and of its stub in dist/); `one-step` is the root action. */
 const ACTIONS: Record<string, () => Promise<void>> = {

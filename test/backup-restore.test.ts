@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backupAll, type BackupOptions } from '../src/backup.js';
+import { backupAll, type BackupOptions } from '../src/git/backup.js';
 import { resolveSource } from '../src/git/source.js';
-import { restoreSnapshot } from '../src/restore.js';
-import { addSecret } from '../src/secrets.js';
+import { restoreSnapshot } from '../src/git/restore.js';
+import { addSecret } from '../src/util/secrets.js';
 import { listSnapshots, readGitManifest } from '../src/snapshot/catalog.js';
 import { LocalStore } from '../src/store/local-store.js';
 import {

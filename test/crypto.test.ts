@@ -15,7 +15,7 @@ import {
   encryptStream,
   parseEncryptionSettings,
 } from '../src/crypto/age.js';
-import { redact } from '../src/secrets.js';
+import { redact } from '../src/util/secrets.js';
 import { inputErrorOf, reader } from './support/helpers.js';
 
 const KiB = 1024;

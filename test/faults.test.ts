@@ -2,7 +2,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pruneStore } from '../src/prune.js';
+import { pruneStore } from '../src/retention/prune.js';
 import { openStore, parseDestination } from '../src/store/destination.js';
 import {
   commitFile,

@@ -7,8 +7,8 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Header } from 'tar';
-import { InputError } from '../src/errors.js';
-import { restoreFiles } from '../src/files/restore-files.js';
+import { InputError } from '../src/util/errors.js';
+import { restoreFiles } from '../src/files/restore.js';
 import { selectFiles } from '../src/files/select.js';
 import {
   type Compression,
@@ -18,7 +18,7 @@ import {
   parseSnapshotSettings,
   snapshotFiles,
   zstdAvailable,
-} from '../src/files/snapshot.js';
+} from '../src/files/backup.js';
 import { listSnapshots, readManifest, type SnapshotRef } from '../src/snapshot/catalog.js';
 import {
   FORMAT_VERSION,

@@ -9,12 +9,12 @@ import {
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backupAll, type BackupOptions } from '../src/backup.js';
+import { backupAll, type BackupOptions } from '../src/git/backup.js';
 import { runCli as cliInProcess } from '../src/cli.js';
-import { InputError } from '../src/errors.js';
-import { snapshotFiles } from '../src/files/snapshot.js';
+import { InputError } from '../src/util/errors.js';
+import { snapshotFiles } from '../src/files/backup.js';
 import { resolveSource } from '../src/git/source.js';
-import { readRestoreSettings, runRestore } from '../src/restore-command.js';
+import { readRestoreSettings, runRestore } from '../src/commands/restore.js';
 import {
   listSnapshots,
   MAX_MANIFEST_BYTES,
@@ -25,7 +25,7 @@ import { isRefName, parseManifest, type SnapshotKind, snapshotPrefix } from '../
 import { LocalStore } from '../src/store/local-store.js';
 import { S3Store } from '../src/store/s3-store.js';
 import type { Store } from '../src/store/store.js';
-import { type VerifyLevel, verifyStore } from '../src/verify.js';
+import { type VerifyLevel, verifyStore } from '../src/verify/checker.js';
 import { commitFile, createRichRepository, git, refsOf, tempDir } from './support/fixtures.js';
 import { s3Client } from './support/helpers.js';
 import { runCli } from './support/run-action.js';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveSource } from '../src/git/source.js';
-import { parseList, readBackupSettings } from '../src/inputs.js';
+import { parseList, readBackupSettings } from '../src/settings/backup.js';
 import { parseDestination, resolvePlaceholders, validateDestination } from '../src/store/destination.js';
 import { inputErrorOf, reader } from './support/helpers.js';
 

@@ -1,6 +1,6 @@
 import Bottleneck from 'bottleneck';
 import { inspect } from 'node:util';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 import {
   type ApiOptions,
   fingerprintMarker,

@@ -1,6 +1,6 @@
 import { idTime, selectSnapshot } from '../src/snapshot/catalog.js';
 import { newSnapshotId, parseManifest, SNAPSHOT_ID } from '../src/snapshot/manifest.js';
-import { TOOL } from '../src/version.js';
+import { TOOL } from '../src/util/version.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 const manifest = {

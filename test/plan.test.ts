@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { planAction } from '../src/actions/plan.js';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 import type { ApiOptions } from '../src/github/repositories.js';
 import {
   buildPlan,
@@ -12,7 +12,7 @@ import {
   runPlan,
   shardRepositories,
   sortRepositories,
-} from '../src/plan.js';
+} from '../src/commands/plan.js';
 import { tempDir } from './support/fixtures.js';
 import { reader, failureWithout, captureStdout } from './support/helpers.js';
 import {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NEWEST_REASON, pruneStore, REMOVE_REASON, type PruneOptions } from '../src/prune.js';
+import { NEWEST_REASON, pruneStore, REMOVE_REASON, type PruneOptions } from '../src/retention/prune.js';
 import { EMPTY_POLICY_REASON } from '../src/retention/policy.js';
 import { idTime, listSnapshots } from '../src/snapshot/catalog.js';
 import { FORMAT_VERSION, type Manifest, type SnapshotKind } from '../src/snapshot/manifest.js';

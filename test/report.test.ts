@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { backupAll, type BackupOptions } from '../src/backup.js';
-import { type FilesSnapshotSettings, snapshotFiles } from '../src/files/snapshot.js';
+import { backupAll, type BackupOptions } from '../src/git/backup.js';
+import { type FilesSnapshotSettings, snapshotFiles } from '../src/files/backup.js';
 import { resolveSource } from '../src/git/source.js';
 import {
   buildReport,
@@ -23,7 +23,7 @@ import { FORMAT_VERSION, type GitManifest, MANIFEST_NAME, snapshotPrefix } from 
 import { LocalStore } from '../src/store/local-store.js';
 import { S3Store } from '../src/store/s3-store.js';
 import type { Store } from '../src/store/store.js';
-import { TOOL } from '../src/version.js';
+import { TOOL } from '../src/util/version.js';
 import { commitFile, git, tempDir } from './support/fixtures.js';
 import { inputErrorOf, reader } from './support/helpers.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';

@@ -2,9 +2,9 @@ import { jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { closeRunLog, record, runLogPath, startRunLog, type RunLogLine } from '../src/logs/run-log.js';
-import { uploadRunLog } from '../src/logs/upload.js';
-import { addSecret } from '../src/secrets.js';
+import { closeRunLog, record, runLogPath, startRunLog, type RunLogLine } from '../src/log/run-log.js';
+import { uploadRunLog } from '../src/log/upload.js';
+import { addSecret } from '../src/util/secrets.js';
 import {
   makeRuntimeToken,
   readZip,

@@ -1,11 +1,11 @@
-import { snapshotFiles } from '../src/files/snapshot.js';
+import { snapshotFiles } from '../src/files/backup.js';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { backupAll, type BackupOptions } from '../src/backup.js';
-import { InputError } from '../src/errors.js';
+import { backupAll, type BackupOptions } from '../src/git/backup.js';
+import { InputError } from '../src/util/errors.js';
 import { resolveSource } from '../src/git/source.js';
 import { listSnapshots, readManifest } from '../src/snapshot/catalog.js';
 import { FORMAT_VERSION, snapshotPrefix } from '../src/snapshot/manifest.js';
@@ -20,7 +20,7 @@ import {
   type VerifyReport,
   type VerifySettings,
   verifyStore,
-} from '../src/verify.js';
+} from '../src/verify/checker.js';
 import { commitFile, createRichRepository, git, tempDir } from './support/fixtures.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';
 import { s3Client } from './support/helpers.js';

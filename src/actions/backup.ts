@@ -1,9 +1,9 @@
 import * as core from '@actions/core';
-import { backupAll, type RepositoryResult } from '../backup.js';
-import { type BackupSettings, prepareJobs, readBackupSettings } from '../inputs.js';
-import * as log from '../log.js';
-import { record } from '../logs/run-log.js';
-import { backupSummary } from '../report/backup-summary.js';
+import { backupAll, type RepositoryResult } from '../git/backup.js';
+import { type BackupSettings, prepareJobs, readBackupSettings } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { record } from '../log/run-log.js';
+import { backupSummary } from '../report/summaries.js';
 
 /** The `backup` action: inputs → engine → outputs, job summary, and one error line per failure. */
 export async function backupAction(): Promise<void> {

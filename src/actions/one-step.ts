@@ -1,11 +1,11 @@
 import * as core from '@actions/core';
-import { InputError } from '../errors.js';
-import { type InputReader, readBackupSettings } from '../inputs.js';
-import * as log from '../log.js';
+import { InputError } from '../util/errors.js';
+import { type InputReader, readBackupSettings } from '../settings/backup.js';
+import * as log from '../log/log.js';
 import { parseReportSettings } from '../report/report.js';
 import { isEmptyPolicy, parsePolicy } from '../retention/policy.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
-import { parseVerifySettings } from '../verify.js';
+import { parseVerifySettings } from '../verify/checker.js';
 import { parseEncryptionSettings } from '../crypto/age.js';
 import { runBackupStep } from './backup.js';
 import { runPruneStep } from './prune.js';

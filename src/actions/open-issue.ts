@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { parseIssueSettings, runIssueOnFailure } from '../github/issue-on-failure.js';
-import * as log from '../log.js';
+import * as log from '../log/log.js';
 
 /** The `open-issue-on-failure` action: one open issue per failing workflow, closed on recovery. */
 export async function openIssueAction(): Promise<void> {

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import * as log from '../log.js';
-import { planSummary, runPlan } from '../plan.js';
+import * as log from '../log/log.js';
+import { planSummary, runPlan } from '../commands/plan.js';
 
 /** GitHub keeps at most 1 MB of outputs per job; more and the matrix would be dropped. */
 const MAX_OUTPUTS = 1024 * 1024;

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import type { InputReader } from '../inputs.js';
-import { pruneSummary, runPrune } from '../prune-command.js';
+import type { InputReader } from '../settings/backup.js';
+import { pruneSummary, runPrune } from '../commands/prune.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
 
 /** The `prune` action: retention per repository; outputs the decisions as JSON. */

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { InputReader } from '../inputs.js';
+import type { InputReader } from '../settings/backup.js';
 import { reportSummary, runReport, writeReportJson } from '../report/report.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
 

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { readRestoreSettings, runRestore } from '../restore-command.js';
-import { formatBytes } from '../report/backup-summary.js';
+import { readRestoreSettings, runRestore } from '../commands/restore.js';
+import { formatBytes } from '../report/summaries.js';
 
 /** The `restore` action: inputs → engine → outputs and a summary line. */
 export async function restoreAction(): Promise<void> {

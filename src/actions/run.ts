@@ -1,11 +1,11 @@
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
-import { errorMessage } from '../errors.js';
-import { boolean, integer } from '../inputs.js';
-import * as log from '../log.js';
-import { closeRunLog, record, startRunLog } from '../logs/run-log.js';
-import { uploadRunLog } from '../logs/upload.js';
+import { errorMessage } from '../util/errors.js';
+import { boolean, integer } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { closeRunLog, record, startRunLog } from '../log/run-log.js';
+import { uploadRunLog } from '../log/upload.js';
 
 /**
  * Runs an action body: any error that escapes becomes a single `::error::` line and exit code 1.

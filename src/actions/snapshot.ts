@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { formatBytes } from '../report/backup-summary.js';
-import { runSnapshot } from '../snapshot-command.js';
+import { formatBytes } from '../report/summaries.js';
+import { runSnapshot } from '../commands/snapshot.js';
 
 /** The `snapshot` action: files → one streamed, verified snapshot. */
 export async function snapshotAction(): Promise<void> {

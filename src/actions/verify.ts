@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
-import type { InputReader } from '../inputs.js';
-import { record } from '../logs/run-log.js';
+import type { InputReader } from '../settings/backup.js';
+import { record } from '../log/run-log.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
-import { runVerify, verifySummary } from '../verify-command.js';
+import { runVerify, verifySummary } from '../commands/verify.js';
 
 /** The `verify` action: proves the selected snapshots; any problem fails the step, named. */
 export async function verifyAction(): Promise<void> {

@@ -1,9 +1,9 @@
 import { Decrypter, Encrypter } from 'age-encryption';
 import { Duplex } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { errorMessage, InputError } from '../errors.js';
-import { type InputReader, parseList } from '../inputs.js';
-import { addSecret } from '../secrets.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { type InputReader, parseList } from '../settings/backup.js';
+import { addSecret } from '../util/secrets.js';
 
 /**
  * Who can read what we write: public keys, or one passphrase. age allows a passphrase (an scrypt

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as glob from '@actions/glob';
-import { errorMessage, InputError } from '../errors.js';
-import { mapLimit } from '../concurrency.js';
-import * as log from '../log.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { mapLimit } from '../util/concurrency.js';
+import * as log from '../log/log.js';
 
 /**
  * Turns the `path` input (one glob per line, `!` excludes, a folder includes its contents, relative

@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import { redact } from '../secrets.js';
+import { redact } from '../util/secrets.js';
 
 /**
  * git as a subprocess. We spawn it ourselves (rather than through @actions/exec) because the bundle

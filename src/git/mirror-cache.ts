@@ -1,7 +1,7 @@
 import * as cache from '@actions/cache';
 import { createHash } from 'node:crypto';
-import { errorMessage } from '../errors.js';
-import * as log from '../log.js';
+import { errorMessage } from '../util/errors.js';
+import * as log from '../log/log.js';
 import type { RefState } from './mirror.js';
 import type { Source } from './source.js';
 

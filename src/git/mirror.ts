@@ -2,9 +2,9 @@ import { existsSync, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { errorMessage, RepositoryError } from '../errors.js';
-import * as log from '../log.js';
-import { addSecret } from '../secrets.js';
+import { errorMessage, RepositoryError } from '../util/errors.js';
+import * as log from '../log/log.js';
+import { addSecret } from '../util/secrets.js';
 import { configEnvironment, git, GitError } from './git.js';
 import type { Source } from './source.js';
 

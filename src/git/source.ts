@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
-import { addSecret } from '../secrets.js';
+import { InputError } from '../util/errors.js';
+import { addSecret } from '../util/secrets.js';
 
 /** One repository to back up, resolved from what the user wrote in `repositories`. */
 export interface Source {

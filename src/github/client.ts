@@ -1,7 +1,7 @@
 import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
-import * as log from '../log.js';
+import * as log from '../log/log.js';
 
 /**
  * How hard to try against the API. The defaults suit GitHub; tests make the waits short. Every wait

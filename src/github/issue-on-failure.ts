@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError } from '../errors.js';
-import { boolean, type InputReader, parseList } from '../inputs.js';
-import * as log from '../log.js';
-import { addSecret, redact } from '../secrets.js';
+import { InputError } from '../util/errors.js';
+import { boolean, type InputReader, parseList } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { addSecret, redact } from '../util/secrets.js';
 import {
   type ApiErrorShape,
   type ApiOptions,

@@ -1,6 +1,6 @@
-import { InputError } from '../errors.js';
-import * as log from '../log.js';
-import { redact } from '../secrets.js';
+import { InputError } from '../util/errors.js';
+import * as log from '../log/log.js';
+import { redact } from '../util/secrets.js';
 import {
   type Api,
   type ApiOptions,

@@ -3,10 +3,10 @@ import { existsSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { mapLimit } from '../concurrency.js';
-import { errorMessage, InputError } from '../errors.js';
-import { type InputReader, parseList } from '../inputs.js';
-import * as log from '../log.js';
+import { mapLimit } from '../util/concurrency.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { type InputReader, parseList } from '../settings/backup.js';
+import * as log from '../log/log.js';
 import {
   type Duration,
   formatDuration,
@@ -14,8 +14,8 @@ import {
   parseDuration,
   subtractDuration,
 } from '../retention/duration.js';
-import { redact } from '../secrets.js';
-import { openUnits } from '../selection.js';
+import { redact } from '../util/secrets.js';
+import { openUnits } from '../commands/selection.js';
 import { idTime, parseSnapshotKey, readManifest, type SnapshotRef } from '../snapshot/catalog.js';
 import {
   type Manifest,
@@ -25,7 +25,7 @@ import {
   sourcePrefix,
 } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
-import { formatBytes, plural } from './backup-summary.js';
+import { formatBytes, plural } from './summaries.js';
 
 /** Backups are expected at least daily, with two hours of slack for a slow or queued run. */
 export const DEFAULT_MAX_AGE = '26h';

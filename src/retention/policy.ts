@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import { type InputReader, readTags } from '../inputs.js';
+import { InputError } from '../util/errors.js';
+import { type InputReader, readTags } from '../settings/backup.js';
 import {
   type Duration,
   formatDuration,

@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../util/errors.js';
 import type { Store } from '../store/store.js';
 import { readAll } from '../store/store.js';
 import {

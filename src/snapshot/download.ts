@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decryptStream, type DecryptWith, type EncryptionDescription } from '../crypto/age.js';
-import { errorMessage, InputError } from '../errors.js';
+import { errorMessage, InputError } from '../util/errors.js';
 import type { Store } from '../store/store.js';
 import type { SnapshotRef } from './catalog.js';
 import { HashingStream } from './hash.js';

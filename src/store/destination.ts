@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { LocalStore } from './local-store.js';
 import { S3Store } from './s3-store.js';
 import type { Store } from './store.js';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import type { Store, StoredObject } from './store.js';
 
 /** Files being written carry this suffix until they are renamed into place; listing ignores them. */

@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { readAll, type Store, type StoredObject } from './store.js';
 
 export interface S3StoreSettings {

@@ -1,15 +1,15 @@
 import { pipeline } from 'node:stream';
-import { mapLimit } from './concurrency.js';
-import { describeEncryption, encryptStream, type EncryptTo } from './crypto/age.js';
-import { errorMessage } from './errors.js';
-import { gitStream } from './git/git.js';
-import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './git/mirror.js';
-import { restoreMirror, saveMirror } from './git/mirror-cache.js';
-import type { Source } from './git/source.js';
-import * as log from './log.js';
-import { redact } from './secrets.js';
-import { idTime, listSnapshots, readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
-import { HashingStream } from './snapshot/hash.js';
+import { mapLimit } from '../util/concurrency.js';
+import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
+import { errorMessage } from '../util/errors.js';
+import { gitStream } from './git.js';
+import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './mirror.js';
+import { restoreMirror, saveMirror } from './mirror-cache.js';
+import type { Source } from './source.js';
+import * as log from '../log/log.js';
+import { redact } from '../util/secrets.js';
+import { idTime, listSnapshots, readGitManifest, type SnapshotRef } from '../snapshot/catalog.js';
+import { HashingStream } from '../snapshot/hash.js';
 import {
   FORMAT_VERSION,
   type GitManifest,
@@ -17,9 +17,9 @@ import {
   newSnapshotId,
   type Part,
   snapshotPrefix,
-} from './snapshot/manifest.js';
-import type { Store } from './store/store.js';
-import { TOOL } from './version.js';
+} from '../snapshot/manifest.js';
+import type { Store } from '../store/store.js';
+import { TOOL } from '../util/version.js';
 
 export interface BackupJob {
   source: Source;

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { record } from './logs/run-log.js';
-import { redact } from './secrets.js';
+import { record } from './run-log.js';
+import { redact } from '../util/secrets.js';
 
 /**
  * All output goes through here so that no secret can reach a log line. The runner's `::error::` /

@@ -1,21 +1,21 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DecryptWith, parseEncryptionSettings } from './crypto/age.js';
-import { errorMessage, InputError } from './errors.js';
-import { restoreFiles } from './files/restore-files.js';
-import type { GitAuth } from './git/mirror.js';
-import { resolveSource, type Source } from './git/source.js';
-import { boolean, type InputReader } from './inputs.js';
-import * as log from './log.js';
-import { formatBytes } from './report/backup-summary.js';
-import { pushToRemote, restoreSnapshot } from './restore.js';
-import { addSecret } from './secrets.js';
+import { type DecryptWith, parseEncryptionSettings } from '../crypto/age.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { restoreFiles } from '../files/restore.js';
+import type { GitAuth } from '../git/mirror.js';
+import { resolveSource, type Source } from '../git/source.js';
+import { boolean, type InputReader } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { formatBytes } from '../report/summaries.js';
+import { pushToRemote, restoreSnapshot } from '../git/restore.js';
+import { addSecret } from '../util/secrets.js';
 import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
-import { readGitManifest, selectSnapshot, type SnapshotRef } from './snapshot/catalog.js';
-import { checkTarget } from './snapshot/download.js';
-import type { SnapshotKind } from './snapshot/manifest.js';
-import type { Store } from './store/store.js';
+import { readGitManifest, selectSnapshot, type SnapshotRef } from '../snapshot/catalog.js';
+import { checkTarget } from '../snapshot/download.js';
+import type { SnapshotKind } from '../snapshot/manifest.js';
+import type { Store } from '../store/store.js';
 
 /** What `restore` (action and CLI) was asked to do, validated before any work. */
 export interface RestoreSettings {

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { Duplex, PassThrough, pipeline, Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Pack, type WriteEntry } from 'tar';
-import { InputError } from '../errors.js';
-import { type InputReader, readTags, required } from '../inputs.js';
-import * as log from '../log.js';
+import { InputError } from '../util/errors.js';
+import { type InputReader, readTags, required } from '../settings/backup.js';
+import * as log from '../log/log.js';
 import { idTime, listSnapshots } from '../snapshot/catalog.js';
 import { describeEncryption, encryptStream, type EncryptTo, parseEncryptionSettings } from '../crypto/age.js';
 import { HashingStream } from '../snapshot/hash.js';
@@ -19,7 +19,7 @@ import {
   snapshotPrefix,
 } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
-import { TOOL } from '../version.js';
+import { TOOL } from '../util/version.js';
 import { selectEntries, type Selection } from './select.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';

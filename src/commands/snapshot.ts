@@ -1,5 +1,5 @@
-import { type FilesSnapshotResult, parseSnapshotSettings, snapshotFiles } from './files/snapshot.js';
-import type { InputReader } from './inputs.js';
+import { type FilesSnapshotResult, parseSnapshotSettings, snapshotFiles } from '../files/backup.js';
+import type { InputReader } from '../settings/backup.js';
 import { openUnit } from './selection.js';
 
 /**

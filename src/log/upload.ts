@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errorMessage } from '../errors.js';
-import * as log from '../log.js';
+import { errorMessage } from '../util/errors.js';
+import * as log from './log.js';
 
 export interface RunLogUpload {
   /** True once the artifact service confirmed (finalized) the artifact. */

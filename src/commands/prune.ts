@@ -1,12 +1,12 @@
-import { errorMessage, InputError } from './errors.js';
-import { boolean, type InputReader, parseList } from './inputs.js';
-import * as log from './log.js';
-import { DEFAULT_ORPHAN_AGE, type PruneResult, pruneStore } from './prune.js';
-import { formatBytes } from './report/backup-summary.js';
-import { parseDuration, subtractDuration } from './retention/duration.js';
-import { isEmptyPolicy, parsePolicy } from './retention/policy.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { boolean, type InputReader, parseList } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { DEFAULT_ORPHAN_AGE, type PruneResult, pruneStore } from '../retention/prune.js';
+import { formatBytes } from '../report/summaries.js';
+import { parseDuration, subtractDuration } from '../retention/duration.js';
+import { isEmptyPolicy, parsePolicy } from '../retention/policy.js';
 import { openUnits } from './selection.js';
-import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
+import { SNAPSHOT_KINDS, type SnapshotKind } from '../snapshot/manifest.js';
 
 /** `prune` (action and CLI): the retention policy applied per repository, every decision explained. */
 export async function runPrune(

@@ -9,7 +9,7 @@ import { readManifest, type SnapshotRef } from '../snapshot/catalog.js';
 import { checkTarget, createFolders, downloadVerified } from '../snapshot/download.js';
 import type { FilesManifest } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
-import { type Compression, decompressor, PART_NAMES, zstdAvailable } from './snapshot.js';
+import { type Compression, decompressor, PART_NAMES, zstdAvailable } from './backup.js';
 
 export interface RestoredEntry {
   /** Relative to the target, with `/`. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { redact } from '../secrets.js';
+import { redact } from '../util/secrets.js';
 
 /**
  * A structured log of one run: one JSON object per line (JSON Lines), one line per event, so a failed

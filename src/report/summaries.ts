@@ -1,5 +1,5 @@
-import type { RepositoryResult } from '../backup.js';
-import { redact } from '../secrets.js';
+import type { RepositoryResult } from '../git/backup.js';
+import { redact } from '../util/secrets.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -1,15 +1,15 @@
-import { InputError } from './errors.js';
-import { resolveSource, type Source } from './git/source.js';
-import { type InputReader, readStorageSettings, required } from './inputs.js';
-import { listSnapshots, type SnapshotRef } from './snapshot/catalog.js';
-import { SNAPSHOT_ID, type SnapshotKind } from './snapshot/manifest.js';
+import { InputError } from '../util/errors.js';
+import { resolveSource, type Source } from '../git/source.js';
+import { type InputReader, readStorageSettings, required } from '../settings/backup.js';
+import { listSnapshots, type SnapshotRef } from '../snapshot/catalog.js';
+import { SNAPSHOT_ID, type SnapshotKind } from '../snapshot/manifest.js';
 import {
   openStore,
   parseDestination,
   resolvePlaceholders,
   validateDestination,
-} from './store/destination.js';
-import type { Store } from './store/store.js';
+} from '../store/destination.js';
+import type { Store } from '../store/store.js';
 
 /**
  * Finding snapshots after the fact (list, restore, verify, prune): the store of one repository or

@@ -1,8 +1,8 @@
-import { InputError } from './errors.js';
-import { type ApiOptions, listOwnerRepositories, type OwnerRepository } from './github/repositories.js';
-import { boolean, type InputReader, integer, parseList } from './inputs.js';
-import * as log from './log.js';
-import { addSecret, redact } from './secrets.js';
+import { InputError } from '../util/errors.js';
+import { type ApiOptions, listOwnerRepositories, type OwnerRepository } from '../github/repositories.js';
+import { boolean, type InputReader, integer, parseList } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { addSecret, redact } from '../util/secrets.js';
 
 /** GitHub runs at most 256 jobs from one matrix; past that, shards grow instead. */
 export const MAX_SHARDS = 256;

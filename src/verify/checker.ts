@@ -4,14 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DecryptWith } from './crypto/age.js';
-import { errorMessage, InputError } from './errors.js';
-import type { InputReader } from './inputs.js';
-import * as log from './log.js';
-import { restoreFiles } from './files/restore-files.js';
-import { restoreSnapshot } from './restore.js';
-import { listSnapshots, readManifest, selectSnapshot, type SnapshotRef } from './snapshot/catalog.js';
-import { HashingStream } from './snapshot/hash.js';
+import type { DecryptWith } from '../crypto/age.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import type { InputReader } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { restoreFiles } from '../files/restore.js';
+import { restoreSnapshot } from '../git/restore.js';
+import { listSnapshots, readManifest, selectSnapshot, type SnapshotRef } from '../snapshot/catalog.js';
+import { HashingStream } from '../snapshot/hash.js';
 import {
   type Manifest,
   MANIFEST_NAME,
@@ -20,8 +20,8 @@ import {
   SNAPSHOT_KINDS,
   type SnapshotKind,
   snapshotPrefix,
-} from './snapshot/manifest.js';
-import type { Store } from './store/store.js';
+} from '../snapshot/manifest.js';
+import type { Store } from '../store/store.js';
 
 /** Each level includes the ones before it. */
 export type VerifyLevel = 'manifest' | 'read-data' | 'restore';

@@ -1,9 +1,9 @@
-import { mapLimit } from './concurrency.js';
-import { errorMessage } from './errors.js';
-import { applyPolicy, type RetentionPolicy } from './retention/policy.js';
-import { idTime, parseSnapshotKey, readManifest } from './snapshot/catalog.js';
-import { MANIFEST_NAME, SNAPSHOT_KINDS, type SnapshotKind, sourcePrefix } from './snapshot/manifest.js';
-import type { Store, StoredObject } from './store/store.js';
+import { mapLimit } from '../util/concurrency.js';
+import { errorMessage } from '../util/errors.js';
+import { applyPolicy, type RetentionPolicy } from './policy.js';
+import { idTime, parseSnapshotKey, readManifest } from '../snapshot/catalog.js';
+import { MANIFEST_NAME, SNAPSHOT_KINDS, type SnapshotKind, sourcePrefix } from '../snapshot/manifest.js';
+import type { Store, StoredObject } from '../store/store.js';
 
 /** A folder without a manifest younger than this may be an upload in progress. */
 export const DEFAULT_ORPHAN_AGE = 24 * 60 * 60 * 1000;

@@ -1,20 +1,20 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BackupJob, BackupOptions } from './backup.js';
-import { parseEncryptionSettings } from './crypto/age.js';
-import { InputError } from './errors.js';
-import { resolveSource, type Source } from './git/source.js';
-import * as log from './log.js';
-import { addSecret } from './secrets.js';
+import type { BackupJob, BackupOptions } from '../git/backup.js';
+import { parseEncryptionSettings } from '../crypto/age.js';
+import { InputError } from '../util/errors.js';
+import { resolveSource, type Source } from '../git/source.js';
+import * as log from '../log/log.js';
+import { addSecret } from '../util/secrets.js';
 import {
   openStore,
   parseDestination,
   resolvePlaceholders,
   type StorageSettings,
   validateDestination,
-} from './store/destination.js';
-import type { Store } from './store/store.js';
+} from '../store/destination.js';
+import type { Store } from '../store/store.js';
 
 /** Reads one input by its action.yml name; '' when not given. Actions and CLI each supply one. */
 export type InputReader = (name: string) => string;

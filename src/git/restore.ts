@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { DecryptWith } from './crypto/age.js';
-import { errorMessage, InputError } from './errors.js';
-import { configEnvironment, git } from './git/git.js';
-import { authEnvironment, type GitAuth, readRefs } from './git/mirror.js';
-import type { Source } from './git/source.js';
-import { readGitManifest, type SnapshotRef } from './snapshot/catalog.js';
-import { checkTarget, createFolders, downloadVerified } from './snapshot/download.js';
-import type { GitManifest } from './snapshot/manifest.js';
-import type { Store } from './store/store.js';
+import type { DecryptWith } from '../crypto/age.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { configEnvironment, git } from './git.js';
+import { authEnvironment, type GitAuth, readRefs } from './mirror.js';
+import type { Source } from './source.js';
+import { readGitManifest, type SnapshotRef } from '../snapshot/catalog.js';
+import { checkTarget, createFolders, downloadVerified } from '../snapshot/download.js';
+import type { GitManifest } from '../snapshot/manifest.js';
+import type { Store } from '../store/store.js';
 
 export interface RestoreResult {
   manifest: GitManifest;

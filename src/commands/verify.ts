@@ -1,10 +1,10 @@
-import { parseEncryptionSettings } from './crypto/age.js';
-import { type InputReader, parseList } from './inputs.js';
-import * as log from './log.js';
-import { formatBytes } from './report/backup-summary.js';
+import { parseEncryptionSettings } from '../crypto/age.js';
+import { type InputReader, parseList } from '../settings/backup.js';
+import * as log from '../log/log.js';
+import { formatBytes } from '../report/summaries.js';
 import { openUnits } from './selection.js';
-import { SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
-import { parseVerifySettings, type VerifyReport, verifyStore } from './verify.js';
+import { SNAPSHOT_KINDS, type SnapshotKind } from '../snapshot/manifest.js';
+import { parseVerifySettings, type VerifyReport, verifyStore } from '../verify/checker.js';
 
 /** `verify` (action and CLI): every selected store, every selected snapshot, every problem reported. */
 export async function runVerify(

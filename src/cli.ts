@@ -1,18 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { backupAll } from './git/backup.js';
-import { errorMessage, InputError } from './util/errors.js';
-import * as log from './log/log.js';
-import { type InputReader, prepareJobs, readBackupSettings } from './settings/backup.js';
-import { formatBytes } from './report/summaries.js';
-import { readRestoreSettings, runRestore } from './commands/restore.js';
-import { runVerify } from './commands/verify.js';
+import { runBackup } from './commands/backup.js';
+import { runList } from './commands/list.js';
 import { runPrune } from './commands/prune.js';
+import { runReport } from './commands/report.js';
+import { runRestore } from './commands/restore.js';
 import { runSnapshot } from './commands/snapshot.js';
-import { reportTable, runReport } from './report/report.js';
-import { readManifest } from './snapshot/catalog.js';
-import { findSnapshots, openUnit, parseSnapshotSelector } from './commands/selection.js';
-import { type Manifest, SNAPSHOT_KINDS, type SnapshotKind } from './snapshot/manifest.js';
+import { runVerify } from './commands/verify.js';
+import * as log from './log/log.js';
+import { reportTable } from './report/table.js';
+import { readBackupSettings } from './settings/backup.js';
+import type { InputReader } from './settings/inputs.js';
+import { readListSettings } from './settings/list.js';
+import { readPruneSettings } from './settings/prune.js';
+import { readReportSettings } from './settings/report.js';
+import { parseSnapshotSelector, readRestoreSettings } from './settings/restore.js';
+import { readSnapshotSettings } from './settings/snapshot.js';
+import { readVerifySettings } from './settings/verify.js';
+import { InputError } from './util/errors.js';
+import { formatBytes } from './util/format.js';
 
 export const USAGE = `Usage: backup-action <command> [options]
 
@@ -146,6 +152,14 @@ function inputReader(values: Values): InputReader {
   };
 }
 
+/**
+ * The environment as the CLI's settings see it: the repository the terminal is in is not a default
+ * (the CLI always says what it backs up or restores).
+ */
+function cliEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GITHUB_REPOSITORY: '' };
+}
+
 function readIdentityFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -158,9 +172,7 @@ function readIdentityFile(file: string): string {
 }
 
 async function backupCommand(read: InputReader): Promise<number> {
-  // The repository the terminal is in is not a default: the CLI always says what it backs up.
-  const settings = readBackupSettings(read, { ...process.env, GITHUB_REPOSITORY: '' });
-  const results = await backupAll(await prepareJobs(settings), settings.options);
+  const results = await runBackup(readBackupSettings(read, cliEnv()));
   for (const result of results) {
     const what =
       result.status === 'failed' ? `FAILED: ${result.error}` : `${result.status} ${result.snapshotId}`;
@@ -170,60 +182,16 @@ async function backupCommand(read: InputReader): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-/** One line of `list`: a repository snapshot has refs, a file snapshot files. */
-interface ListRow {
-  kind: SnapshotKind;
-  repository: string;
-  id: string;
-  createdAt: string;
-  size: number;
-  refs?: number;
-  empty?: boolean;
-  files?: number;
-  tags: string[];
-}
-
 async function listCommand(read: InputReader, values: Values): Promise<number> {
-  const repository = read('repositories') || undefined;
-  const { store, names } = await openUnit(read, repository);
-  const snapshots = await findSnapshots(store, names, SNAPSHOT_KINDS);
-  // Grouped by repository (or snapshot name), newest first within each.
-  snapshots.sort(
-    (a, b) => a.kind.localeCompare(b.kind) || a.source.localeCompare(b.source) || b.id.localeCompare(a.id),
-  );
-  const rows: ListRow[] = [];
-  let unreadable = 0;
-  for (const snapshot of snapshots) {
-    let manifest: Manifest;
-    try {
-      manifest = await readManifest(store, snapshot);
-    } catch (error) {
-      // One broken or hostile manifest must not hide every other snapshot: it is named as an error,
-      // the rest are listed, and the command fails at the end.
-      if (error instanceof InputError) throw error;
-      log.error(errorMessage(error));
-      unreadable++;
-      continue;
-    }
-    rows.push({
-      kind: manifest.kind,
-      repository: manifest.source,
-      id: manifest.id,
-      createdAt: manifest.createdAt,
-      size: manifest.size,
-      ...(manifest.kind === 'git'
-        ? { refs: Object.keys(manifest.git.refs).length, empty: manifest.git.empty }
-        : { files: manifest.files.count }),
-      // Written by every version, but not required to read a snapshot (prune and report do the same).
-      tags: Array.isArray(manifest.tags) ? manifest.tags : [],
-    });
-  }
+  const settings = readListSettings(read);
+  const { location, rows, unreadable } = await runList(settings);
+  const repository = settings.repository;
   if (values.json) {
     console.log(JSON.stringify(rows, null, 2));
     return unreadable > 0 ? 1 : 0;
   }
   if (rows.length === 0 && unreadable === 0)
-    console.log(`no snapshots in ${store.location}${repository ? ` for ${repository}` : ''}`);
+    console.log(`no snapshots in ${location}${repository ? ` for ${repository}` : ''}`);
   let current = '';
   for (const row of rows) {
     if (row.repository !== current)
@@ -238,10 +206,7 @@ async function listCommand(read: InputReader, values: Values): Promise<number> {
 
 async function restoreCommand(read: InputReader, values: Values): Promise<number> {
   if (values.at) parseSnapshotSelector(`@${values.at}`, 'at'); // --at is the CLI's spelling of snapshot: @time
-  const outcome = await runRestore(
-    read,
-    readRestoreSettings(read, { ...process.env, GITHUB_REPOSITORY: '' }),
-  );
+  const outcome = await runRestore(readRestoreSettings(read, cliEnv()));
   if (outcome.dryRun) return 0;
   const where = [outcome.path, outcome.pushedTo].filter(Boolean).join(' and ');
   console.log(
@@ -253,7 +218,7 @@ async function restoreCommand(read: InputReader, values: Values): Promise<number
 }
 
 async function verifyCommand(read: InputReader, values: Values): Promise<number> {
-  const reports = await runVerify(read);
+  const reports = await runVerify(readVerifySettings(read));
   const results = reports.flatMap((report) => report.results);
   if (values.json) console.log(JSON.stringify(reports, null, 2));
   else {
@@ -268,19 +233,21 @@ async function verifyCommand(read: InputReader, values: Values): Promise<number>
 }
 
 async function pruneCommand(read: InputReader, values: Values): Promise<number> {
-  const results = await runPrune(read);
+  const results = await runPrune(readPruneSettings(read));
   if (values.json) console.log(JSON.stringify(results, null, 2));
   return 0;
 }
 
 async function snapshotCommand(read: InputReader): Promise<number> {
-  const result = await runSnapshot(read, { ...process.env, GITHUB_WORKSPACE: process.cwd() });
+  const result = await runSnapshot(
+    readSnapshotSettings(read, { ...process.env, GITHUB_WORKSPACE: process.cwd() }),
+  );
   console.log(`snapshot ${result.snapshotId}: ${result.files} entries, ${formatBytes(result.bytes)} stored`);
   return 0;
 }
 
 async function reportCommand(read: InputReader, values: Values): Promise<number> {
-  const { report } = await runReport(read);
+  const report = await runReport(readReportSettings(read));
   console.log(values.json ? JSON.stringify(report, null, 2) : reportTable(report));
   return report.ok ? 0 : 1;
 }

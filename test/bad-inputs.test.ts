@@ -3,8 +3,8 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../src/util/errors.js';
-import { readRestoreSettings, runRestore } from '../src/commands/restore.js';
-import { parseSnapshotSelector } from '../src/commands/selection.js';
+import { runRestore } from '../src/commands/restore.js';
+import { parseSnapshotSelector, readRestoreSettings } from '../src/settings/restore.js';
 import { createRichRepository, readTree, tempDir } from './support/fixtures.js';
 import { reader, s3Client } from './support/helpers.js';
 import { runAction } from './support/run-action.js';
@@ -314,7 +314,7 @@ test.each(['NOT_EMPTY', 'A_FILE'])(
       repository: 'local/app',
       target: fill(target),
     });
-    const restoring = runRestore(read, readRestoreSettings(read, {}));
+    const restoring = runRestore(readRestoreSettings(read, {}));
     await expect(restoring).rejects.toThrow(InputError);
     await expect(restoring).rejects.toThrow(/^Input "target": .* is not an empty folder/);
     expect(fs.readdirSync(path.join(work, 'not-empty'))).toEqual(['keep.txt']);

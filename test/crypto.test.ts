@@ -9,12 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import {
-  decryptStream,
-  describeEncryption,
-  encryptStream,
-  parseEncryptionSettings,
-} from '../src/crypto/age.js';
+import { decryptStream, describeEncryption, encryptStream } from '../src/crypto/age.js';
+import { readEncryptionSettings } from '../src/settings/encryption.js';
 import { redact } from '../src/util/secrets.js';
 import { inputErrorOf, reader } from './support/helpers.js';
 
@@ -62,10 +58,10 @@ function headerEnd(file: Buffer): number {
   return file.indexOf('\n', file.indexOf('\n---') + 1) + 1;
 }
 
-describe('parseEncryptionSettings', () => {
+describe('readEncryptionSettings', () => {
   test('reads recipients, an identity file and a passphrase, and registers the secrets', () => {
     const identityFile = `# created: 2026-01-01\n# public key: ${alice.recipient}\n${alice.identity}\n\n${bob.identity}\r\n`;
-    const settings = parseEncryptionSettings(
+    const settings = readEncryptionSettings(
       reader({
         'encryption-recipients': `${alice.recipient}  # laptop\n\n${bob.recipient}\n${alice.recipient}`,
         'encryption-identity': identityFile,
@@ -77,30 +73,30 @@ describe('parseEncryptionSettings', () => {
     });
     expect(redact(`keys ${alice.identity} ${bob.identity}`)).toBe('keys *** ***');
 
-    expect(parseEncryptionSettings(reader({ 'encryption-passphrase': 'tiny-orbit-lamp-seven' }))).toEqual({
+    expect(readEncryptionSettings(reader({ 'encryption-passphrase': 'tiny-orbit-lamp-seven' }))).toEqual({
       encryptTo: { passphrase: 'tiny-orbit-lamp-seven' },
       decryptWith: { identities: [], passphrase: 'tiny-orbit-lamp-seven' },
     });
     expect(redact('tiny-orbit-lamp-seven')).toBe('***');
-    expect(parseEncryptionSettings(reader({}))).toEqual({ encryptTo: undefined, decryptWith: undefined });
+    expect(readEncryptionSettings(reader({}))).toEqual({ encryptTo: undefined, decryptWith: undefined });
   });
 
   test('names the bad recipient', () => {
     const error = inputErrorOf(() =>
-      parseEncryptionSettings(reader({ 'encryption-recipients': `${alice.recipient}\nage1notakey` })),
+      readEncryptionSettings(reader({ 'encryption-recipients': `${alice.recipient}\nage1notakey` })),
     );
     expect(error.input).toBe('encryption-recipients');
     expect(error.message).toMatch(/"age1notakey" is not an age public key/);
     // A changed character breaks the bech32 checksum.
     const typo = alice.recipient.slice(0, -1) + (alice.recipient.endsWith('q') ? 'p' : 'q');
     expect(
-      inputErrorOf(() => parseEncryptionSettings(reader({ 'encryption-recipients': typo }))).message,
+      inputErrorOf(() => readEncryptionSettings(reader({ 'encryption-recipients': typo }))).message,
     ).toContain(typo);
   });
 
   test('never quotes a secret key, even one given as a recipient', () => {
     const asRecipient = inputErrorOf(() =>
-      parseEncryptionSettings(reader({ 'encryption-recipients': alice.identity })),
+      readEncryptionSettings(reader({ 'encryption-recipients': alice.identity })),
     );
     expect(asRecipient.message).toMatch(/holds a secret key/);
     expect(asRecipient.message).not.toContain(alice.identity.slice(15));
@@ -109,26 +105,26 @@ describe('parseEncryptionSettings', () => {
       `key=${alice.identity}`,
       `x${alice.identity.toLowerCase()}`,
     ]) {
-      const error = inputErrorOf(() => parseEncryptionSettings(reader({ 'encryption-recipients': wrapped })));
+      const error = inputErrorOf(() => readEncryptionSettings(reader({ 'encryption-recipients': wrapped })));
       expect(error.message).toMatch(/entry 1 holds a secret key/);
       expect(error.message.toLowerCase()).not.toContain(alice.identity.slice(15).toLowerCase());
     }
 
     const damaged = alice.identity.slice(0, -1);
     const error = inputErrorOf(() =>
-      parseEncryptionSettings(reader({ 'encryption-identity': `# key\n${bob.identity}\n${damaged}` })),
+      readEncryptionSettings(reader({ 'encryption-identity': `# key\n${bob.identity}\n${damaged}` })),
     );
     expect(error.input).toBe('encryption-identity');
     expect(error.message).toMatch(/line 3 is not an age secret key/);
     expect(error.message).not.toContain(damaged.slice(15));
     expect(
-      inputErrorOf(() => parseEncryptionSettings(reader({ 'encryption-identity': alice.recipient }))).message,
+      inputErrorOf(() => readEncryptionSettings(reader({ 'encryption-identity': alice.recipient }))).message,
     ).toMatch(/public key, which goes in encryption-recipients/);
   });
 
   test('refuses recipients together with a passphrase', () => {
     const error = inputErrorOf(() =>
-      parseEncryptionSettings(
+      readEncryptionSettings(
         reader({ 'encryption-recipients': alice.recipient, 'encryption-passphrase': 'some-passphrase' }),
       ),
     );

@@ -15,10 +15,10 @@ import {
   decompressor,
   type FilesSnapshotSettings,
   PART_NAMES,
-  parseSnapshotSettings,
   snapshotFiles,
   zstdAvailable,
 } from '../src/files/backup.js';
+import { readFilesSettings } from '../src/settings/snapshot.js';
 import { listSnapshots, readManifest, type SnapshotRef } from '../src/snapshot/catalog.js';
 import {
   FORMAT_VERSION,
@@ -75,7 +75,7 @@ const compressions: Compression[] = ['gzip', 'none', ...(zstdAvailable() ? ['zst
 
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
 const settingsFor = (base: string, inputs: Record<string, string>): FilesSnapshotSettings =>
-  parseSnapshotSettings(reader({ name: 'app-config', ...inputs }), { GITHUB_WORKSPACE: base });
+  readFilesSettings(reader({ name: 'app-config', ...inputs }), { GITHUB_WORKSPACE: base });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** A workspace with what a file backup must keep, and what the patterns below leave out. */

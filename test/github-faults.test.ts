@@ -1,5 +1,6 @@
 import Bottleneck from 'bottleneck';
-import { type ApiOptions, parseIssueSettings, runIssueOnFailure } from '../src/github/issue-on-failure.js';
+import { type ApiOptions, runIssueOnFailure } from '../src/github/issues.js';
+import { readIssueSettings } from '../src/settings/open-issue.js';
 import { reader, captureStdout } from './support/helpers.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.mjs';
 import { type GitHubApi, startGitHubApi } from './support/github-api.mjs';
@@ -40,7 +41,7 @@ function fast(): ApiOptions {
 }
 
 function run(repository: string, status: 'failure' | 'success') {
-  const settings = parseIssueSettings(reader({ token: TOKEN, status }), {
+  const settings = readIssueSettings(reader({ token: TOKEN, status }), {
     GITHUB_REPOSITORY: repository,
     GITHUB_WORKFLOW: 'Nightly backup',
     GITHUB_SERVER_URL: 'https://github.com',

@@ -14,7 +14,8 @@ import { runCli as cliInProcess } from '../src/cli.js';
 import { InputError } from '../src/util/errors.js';
 import { snapshotFiles } from '../src/files/backup.js';
 import { resolveSource } from '../src/git/source.js';
-import { readRestoreSettings, runRestore } from '../src/commands/restore.js';
+import { runRestore } from '../src/commands/restore.js';
+import { readRestoreSettings } from '../src/settings/restore.js';
 import {
   listSnapshots,
   MAX_MANIFEST_BYTES,
@@ -556,7 +557,7 @@ async function restore(backend: Backend, kind: SnapshotKind, id: string, target:
     target,
   };
   const read = (name: string) => inputs[name] ?? '';
-  await runRestore(read, readRestoreSettings(read, {}));
+  await runRestore(readRestoreSettings(read, {}));
 }
 
 /** A failure as users see it: an Error (not a TypeError or RangeError: a crash) naming the snapshot. */

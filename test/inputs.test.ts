@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveSource } from '../src/git/source.js';
-import { parseList, readBackupSettings } from '../src/settings/backup.js';
+import { readBackupSettings } from '../src/settings/backup.js';
+import { parseList } from '../src/settings/inputs.js';
 import { parseDestination, resolvePlaceholders, validateDestination } from '../src/store/destination.js';
 import { inputErrorOf, reader } from './support/helpers.js';
 

@@ -1,14 +1,9 @@
 import Bottleneck from 'bottleneck';
 import { inspect } from 'node:util';
 import { InputError } from '../src/util/errors.js';
-import {
-  type ApiOptions,
-  fingerprintMarker,
-  issueFingerprint,
-  type IssueSettings,
-  parseIssueSettings,
-  runIssueOnFailure,
-} from '../src/github/issue-on-failure.js';
+import { fingerprintMarker, issueFingerprint } from '../src/github/issue-texts.js';
+import { type ApiOptions, type IssueSettings, runIssueOnFailure } from '../src/github/issues.js';
+import { readIssueSettings } from '../src/settings/open-issue.js';
 import { inputErrorOf, reader, failureWithout, captureStdout } from './support/helpers.js';
 import { type GitHubApi, secondaryRateLimit, serverError, startGitHubApi } from './support/github-api.mjs';
 
@@ -67,7 +62,7 @@ function settingsFor(
   extra: Record<string, string> = {},
   server = api,
 ): IssueSettings {
-  return parseIssueSettings(reader({ token: TOKEN, ...inputs }), context(repository, extra, server));
+  return readIssueSettings(reader({ token: TOKEN, ...inputs }), context(repository, extra, server));
 }
 
 function run(
@@ -89,7 +84,7 @@ function calls(repository: string, server = api): string[] {
 /** The error a run rejects with, checked for every token. */
 const failureOf = (promise: Promise<unknown>) => failureWithout(TOKENS, promise);
 
-describe('parseIssueSettings', () => {
+describe('readIssueSettings', () => {
   test('defaults: failure, "Backup failed: <workflow>", backup-failure label, close on success', () => {
     const settings = settingsFor('octo-org/data');
     expect(settings).toMatchObject({
@@ -151,16 +146,16 @@ describe('parseIssueSettings', () => {
     [{ 'close-on-success': 'yes' }, 'close-on-success', /not a boolean/],
     [{ labels: 'x'.repeat(51) }, 'labels', /50 characters/],
   ])('rejects %j naming the input', (inputs, input, message) => {
-    const error = inputErrorOf(() => parseIssueSettings(reader({ token: TOKEN, ...inputs }), context('o/r')));
+    const error = inputErrorOf(() => readIssueSettings(reader({ token: TOKEN, ...inputs }), context('o/r')));
     expect(error.input).toBe(input);
     expect(error.message).toMatch(message);
   });
 
   test('outside a workflow: says which variable is missing', () => {
-    expect(() => parseIssueSettings(reader({ token: TOKEN }), { GITHUB_WORKFLOW: WORKFLOW })).toThrow(
+    expect(() => readIssueSettings(reader({ token: TOKEN }), { GITHUB_WORKFLOW: WORKFLOW })).toThrow(
       /GITHUB_REPOSITORY is not set/,
     );
-    expect(() => parseIssueSettings(reader({ token: TOKEN }), { GITHUB_REPOSITORY: 'o/r' })).toThrow(
+    expect(() => readIssueSettings(reader({ token: TOKEN }), { GITHUB_REPOSITORY: 'o/r' })).toThrow(
       /GITHUB_WORKFLOW is not set/,
     );
   });
@@ -412,7 +407,7 @@ describe('runIssueOnFailure', () => {
     const repository = newRepository();
     const error = await failureOf(
       runIssueOnFailure({
-        ...parseIssueSettings(reader({ token: READ_ONLY_TOKEN }), context(repository)),
+        ...readIssueSettings(reader({ token: READ_ONLY_TOKEN }), context(repository)),
         api: fast(),
       }),
     );
@@ -427,7 +422,7 @@ describe('runIssueOnFailure', () => {
     // No issues permission at all: fails when listing, same advice.
     const none = await failureOf(
       runIssueOnFailure({
-        ...parseIssueSettings(reader({ token: NO_ISSUES_TOKEN, status: 'success' }), context(repository)),
+        ...readIssueSettings(reader({ token: NO_ISSUES_TOKEN, status: 'success' }), context(repository)),
         api: fast(),
       }),
     );
@@ -439,7 +434,7 @@ describe('runIssueOnFailure', () => {
   test('a token GitHub does not know: 401 names the input; the token appears in no error or log', async () => {
     const repository = newRepository();
     const wrong = 'ghp_wrongToken0123456789abcdefghijklmnopq';
-    const settings = parseIssueSettings(reader({ token: wrong }), context(repository));
+    const settings = readIssueSettings(reader({ token: wrong }), context(repository));
     const error = await failureOf(runIssueOnFailure({ ...settings, api: fast() }));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(/^Input "token": GitHub refused it \(401 "Bad credentials"\)/);

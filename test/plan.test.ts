@@ -4,15 +4,11 @@ import { parse } from 'yaml';
 import { planAction } from '../src/actions/plan.js';
 import { InputError } from '../src/util/errors.js';
 import type { ApiOptions } from '../src/github/repositories.js';
-import {
-  buildPlan,
-  globToRegExp,
-  MAX_SHARDS,
-  planSummary,
-  runPlan,
-  shardRepositories,
-  sortRepositories,
-} from '../src/commands/plan.js';
+import { runPlan } from '../src/commands/plan.js';
+import { globToRegExp } from '../src/plan/filter.js';
+import { buildPlan, MAX_SHARDS, shardRepositories, sortRepositories } from '../src/plan/shards.js';
+import { planSummary } from '../src/report/summaries.js';
+import { readPlanSettings } from '../src/settings/plan.js';
 import { tempDir } from './support/fixtures.js';
 import { reader, failureWithout, captureStdout } from './support/helpers.js';
 import {
@@ -78,8 +74,8 @@ const printed = captureStdout(TOKENS);
 /** Retries after 5/20/45 ms, and a secondary rate limit's "retry-after: 1" waits 10 ms. */
 const FAST: ApiOptions = { retryBaseMs: 5, throttle: { retryAfterBaseValue: 10 } };
 
-function plan(inputs: Record<string, string>, options: ApiOptions = FAST) {
-  return runPlan(reader({ token: TOKEN, ...inputs }), { GITHUB_API_URL: api.url }, options);
+async function plan(inputs: Record<string, string>, options: ApiOptions = FAST) {
+  return runPlan(readPlanSettings(reader({ token: TOKEN, ...inputs }), { GITHUB_API_URL: api.url }), options);
 }
 
 /** The requests made since `from`, as "path?query status". */

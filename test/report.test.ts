@@ -5,19 +5,13 @@ import { Readable } from 'node:stream';
 import { backupAll, type BackupOptions } from '../src/git/backup.js';
 import { type FilesSnapshotSettings, snapshotFiles } from '../src/files/backup.js';
 import { resolveSource } from '../src/git/source.js';
-import {
-  buildReport,
-  failureText,
-  parseReportSettings,
-  type Report,
-  type ReportSettings,
-  type ReportUnit,
-  reportSummary,
-  reportTable,
-  runReport,
-  SUMMARY_LIMIT,
-  writeReportJson,
-} from '../src/report/report.js';
+import { runReport } from '../src/commands/report.js';
+import { buildReport, writeReportJson } from '../src/report/collect.js';
+import type { Report, ReportUnit } from '../src/report/report.js';
+import { reportSummary, SUMMARY_LIMIT } from '../src/report/summary.js';
+import { reportTable } from '../src/report/table.js';
+import { failureText } from '../src/report/text.js';
+import { readReportQuery, readReportSettings, type ReportQuery } from '../src/settings/report.js';
 import { listSnapshots } from '../src/snapshot/catalog.js';
 import { FORMAT_VERSION, type GitManifest, MANIFEST_NAME, snapshotPrefix } from '../src/snapshot/manifest.js';
 import { LocalStore } from '../src/store/local-store.js';
@@ -45,8 +39,8 @@ afterAll(async () => {
 });
 
 const HOUR = 3_600_000;
-const settings = (inputs: Record<string, string> = {}): ReportSettings =>
-  parseReportSettings(reader(inputs), { RUNNER_TEMP: work });
+const settings = (inputs: Record<string, string> = {}): ReportQuery =>
+  readReportQuery(reader(inputs), { RUNNER_TEMP: work });
 
 /** A fresh store and the inputs that name it (for runReport, which opens stores as the action does). */
 const stores: Array<[string, () => { store: Store; inputs: Record<string, string> }]> = [
@@ -210,10 +204,11 @@ describe.each(stores)('%s store', (_, open) => {
     await backup(store, repository, backupOptions());
 
     // As given to backup: a path (stored as local/present) and an owner/name (github.com/acme/missing).
-    const { report, settings: parsed } = await runReport(
+    const parsed = readReportSettings(
       reader({ ...inputs, repositories: `${repository}\nacme/missing`, 'max-age': '2d' }),
       { RUNNER_TEMP: work },
     );
+    const report = await runReport(parsed);
     expect(parsed.repositories).toEqual([repository, 'acme/missing']);
     expect(report.counts).toEqual({ units: 2, fresh: 1, stale: 0, never: 1, unreadable: 0 });
     expect(report.ok).toBe(false);
@@ -234,7 +229,7 @@ describe.each(stores)('%s store', (_, open) => {
 
     // Without repositories the whole store is reported; an empty store is a failure, not "all 0 fresh".
     const empty = open();
-    const none = await runReport(reader(empty.inputs), { RUNNER_TEMP: work });
+    const none = { report: await runReport(readReportSettings(reader(empty.inputs), { RUNNER_TEMP: work })) };
     expect(none.report.ok).toBe(false);
     expect(none.report.problems).toEqual([`no snapshots in ${empty.store.location}`]);
     expect(reportSummary(none.report)).toContain('## ❌ no snapshots found (max age 26h)');
@@ -275,24 +270,24 @@ describe.each(stores)('%s store', (_, open) => {
 
 describe('settings', () => {
   test('defaults: 26h, every repository in the store, the JSON in RUNNER_TEMP (or a temp file)', () => {
-    expect(parseReportSettings(reader({}), { RUNNER_TEMP: '/runner/temp' })).toEqual({
+    expect(readReportQuery(reader({}), { RUNNER_TEMP: '/runner/temp' })).toEqual({
       maxAge: '26h',
       maxAgeDuration: { years: 0, months: 0, weeks: 0, days: 0, hours: 26 },
       repositories: [],
       jsonPath: '/runner/temp/backup-report.json',
     });
-    const outside = parseReportSettings(reader({ repositories: 'a/b, c/d # two' }), {});
+    const outside = readReportQuery(reader({ repositories: 'a/b, c/d # two' }), {});
     expect(path.dirname(outside.jsonPath)).toBe(os.tmpdir());
     expect(path.basename(outside.jsonPath)).toMatch(/^backup-report-[0-9a-f]{12}\.json$/);
     expect(outside.repositories).toEqual(['a/b', 'c/d']);
-    expect(parseReportSettings(reader({ 'max-age': '1d12h', 'json-path': 'out/r.json' }), {})).toMatchObject({
+    expect(readReportQuery(reader({ 'max-age': '1d12h', 'json-path': 'out/r.json' }), {})).toMatchObject({
       maxAge: '1d12h',
       jsonPath: path.resolve('out/r.json'),
     });
   });
 
   test.each(['soon', '26', '0h', '2x', '-1d'])('max-age "%s" is an InputError naming it', (value) => {
-    const error = inputErrorOf(() => parseReportSettings(reader({ 'max-age': value }), {}));
+    const error = inputErrorOf(() => readReportQuery(reader({ 'max-age': value }), {}));
     expect(error.input).toBe('max-age');
     expect(error.message).toMatch(/^Input "max-age": /);
   });

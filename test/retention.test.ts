@@ -3,11 +3,11 @@ import {
   applyPolicy,
   EMPTY_POLICY_REASON,
   isEmptyPolicy,
-  parsePolicy,
   type PolicySnapshot,
   type RetentionPolicy,
   UNLIMITED,
 } from '../src/retention/policy.js';
+import { readPolicy } from '../src/settings/prune.js';
 import { inputErrorOf, reader } from './support/helpers.js';
 
 // The snapshots of restic's TestApplyPolicy (internal/data/snapshot_policy_test.go), in its order:
@@ -592,9 +592,9 @@ describe('durations', () => {
   });
 });
 
-describe('parsePolicy', () => {
+describe('readPolicy', () => {
   test('reads every rule', () => {
-    const policy = parsePolicy(
+    const policy = readPolicy(
       reader({
         'keep-last': '3',
         'keep-hourly': '24',
@@ -619,7 +619,7 @@ describe('parsePolicy', () => {
   });
 
   test('no inputs: an empty policy', () => {
-    const policy = parsePolicy(reader({}));
+    const policy = readPolicy(reader({}));
     expect(policy).toEqual({});
     expect(isEmptyPolicy(policy)).toBe(true);
   });
@@ -651,7 +651,7 @@ describe('parsePolicy', () => {
       'Input "keep-tag": "two words" is not a valid tag: use up to 64 letters, digits, ".", "_", ":" or "-".',
     ],
   ])('%s: %j is refused', (input, value, message) => {
-    const error = inputErrorOf(() => parsePolicy(reader({ [input]: value })));
+    const error = inputErrorOf(() => readPolicy(reader({ [input]: value })));
     expect(error.input).toBe(input);
     expect(error.message).toBe(message);
   });

@@ -13,14 +13,14 @@ import { LocalStore } from '../src/store/local-store.js';
 import { S3Store } from '../src/store/s3-store.js';
 import type { Store, StoredObject } from '../src/store/store.js';
 import {
-  parseVerifySettings,
   RESTORE_CHECKS,
   type RestoreCheck,
   type VerifyLevel,
   type VerifyReport,
-  type VerifySettings,
+  type CheckSettings,
   verifyStore,
 } from '../src/verify/checker.js';
+import { readCheckSettings } from '../src/settings/verify.js';
 import { commitFile, createRichRepository, git, tempDir } from './support/fixtures.js';
 import { startS3Server, type S3Server } from './support/s3-server.mjs';
 import { s3Client } from './support/helpers.js';
@@ -132,7 +132,7 @@ async function backUp(store: Store, names: string[], force = false): Promise<str
   return results.map((result) => result.snapshotId!);
 }
 
-const settings = (level: VerifyLevel, extra: Partial<VerifySettings> = {}): VerifySettings => ({
+const settings = (level: VerifyLevel, extra: Partial<CheckSettings> = {}): CheckSettings => ({
   level,
   snapshot: 'latest',
   ...extra,
@@ -249,13 +249,13 @@ const corruptions: Array<[string, Corruption, Record<VerifyLevel, Expected>]> = 
 ];
 
 test.each(['1/3', '3/3', 'auto/3', '1/1', '02/7'])('subset %s is accepted', (subset) => {
-  expect(parseVerifySettings((name) => (name === 'subset' ? subset : '')).subset).toBeDefined();
+  expect(readCheckSettings((name) => (name === 'subset' ? subset : '')).subset).toBeDefined();
 });
 
 test('settings: defaults, and each bad value names its input', () => {
-  expect(parseVerifySettings(() => '')).toEqual({ level: 'read-data', snapshot: 'latest' });
+  expect(readCheckSettings(() => '')).toEqual({ level: 'read-data', snapshot: 'latest' });
   const inputs = { level: 'restore', snapshot: '20261122T020000.123Z-1a2b3c4d', subset: 'auto/7' };
-  expect(parseVerifySettings((name) => inputs[name as keyof typeof inputs] ?? '')).toEqual({
+  expect(readCheckSettings((name) => inputs[name as keyof typeof inputs] ?? '')).toEqual({
     level: 'restore',
     snapshot: '20261122T020000.123Z-1a2b3c4d',
     subset: { n: 'auto', t: 7 },
@@ -273,8 +273,8 @@ test('settings: defaults, and each bad value names its input', () => {
   ];
   for (const [input, value] of bad) {
     const read = (name: string) => (name === input ? value : '');
-    expect(() => parseVerifySettings(read)).toThrow(InputError);
-    expect(() => parseVerifySettings(read)).toThrow(`Input "${input}": "${value}"`);
+    expect(() => readCheckSettings(read)).toThrow(InputError);
+    expect(() => readCheckSettings(read)).toThrow(`Input "${input}": "${value}"`);
   }
 });
 

@@ -1,20 +1,21 @@
 import * as core from '@actions/core';
-import { backupAll, type RepositoryResult } from '../git/backup.js';
-import { type BackupSettings, prepareJobs, readBackupSettings } from '../settings/backup.js';
+import { runBackup } from '../commands/backup.js';
+import type { RepositoryResult } from '../git/backup.js';
 import * as log from '../log/log.js';
 import { record } from '../log/run-log.js';
 import { backupSummary } from '../report/summaries.js';
+import { type BackupSettings, readBackupSettings } from '../settings/backup.js';
+import { actionInput } from './run.js';
 
 /** The `backup` action: inputs → engine → outputs, job summary, and one error line per failure. */
 export async function backupAction(): Promise<void> {
-  const results = await runBackupStep(readBackupSettings((name) => core.getInput(name)));
+  const results = await runBackupStep(readBackupSettings(actionInput));
   if (results.some((result) => result.status === 'failed')) process.exitCode = 1;
 }
 
 /** Backs up, then records each repository, sets the outputs and writes the summary; never throws per repository. */
 export async function runBackupStep(settings: BackupSettings): Promise<RepositoryResult[]> {
-  const jobs = await prepareJobs(settings);
-  const results = await backupAll(jobs, settings.options);
+  const results = await runBackup(settings);
 
   for (const result of results) {
     record({

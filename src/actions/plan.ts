@@ -1,13 +1,16 @@
 import * as core from '@actions/core';
 import * as log from '../log/log.js';
-import { planSummary, runPlan } from '../commands/plan.js';
+import { runPlan } from '../commands/plan.js';
+import { planSummary } from '../report/summaries.js';
+import { readPlanSettings } from '../settings/plan.js';
+import { actionInput } from './run.js';
 
 /** GitHub keeps at most 1 MB of outputs per job; more and the matrix would be dropped. */
 const MAX_OUTPUTS = 1024 * 1024;
 
 /** The `plan` action: a repository set → a matrix of shards for a reusable backup workflow. */
 export async function planAction(): Promise<void> {
-  const plan = await runPlan((name) => core.getInput(name));
+  const plan = await runPlan(readPlanSettings(actionInput));
   const outputs: Record<string, string> = {
     matrix: JSON.stringify(plan.matrix),
     count: String(plan.repositories.length),

@@ -1,16 +1,18 @@
 import * as core from '@actions/core';
-import type { InputReader } from '../settings/backup.js';
-import { pruneSummary, runPrune } from '../commands/prune.js';
+import { runPrune } from '../commands/prune.js';
+import { pruneSummary } from '../report/summaries.js';
+import { type PruneSettings, readPruneSettings } from '../settings/prune.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
+import { actionInput } from './run.js';
 
 /** The `prune` action: retention per repository; outputs the decisions as JSON. */
 export async function pruneAction(): Promise<void> {
-  await runPruneStep((name) => core.getInput(name));
+  await runPruneStep(readPruneSettings(actionInput));
 }
 
 /** Prunes, sets the outputs and writes the summary. */
-export async function runPruneStep(read: InputReader, kinds?: SnapshotKind[]): Promise<void> {
-  const results = await runPrune(read, undefined, kinds);
+export async function runPruneStep(settings: PruneSettings, kinds?: SnapshotKind[]): Promise<void> {
+  const results = await runPrune(settings, undefined, kinds);
   const units = results.flatMap((result) => result.units);
   core.setOutput('removed', String(results.reduce((sum, result) => sum + result.snapshotsRemoved, 0)));
   core.setOutput('kept', String(units.reduce((sum, unit) => sum + unit.kept, 0)));

@@ -1,11 +1,12 @@
 import * as core from '@actions/core';
-import { readRestoreSettings, runRestore } from '../commands/restore.js';
-import { formatBytes } from '../report/summaries.js';
+import { runRestore } from '../commands/restore.js';
+import { readRestoreSettings } from '../settings/restore.js';
+import { formatBytes } from '../util/format.js';
+import { actionInput } from './run.js';
 
 /** The `restore` action: inputs → engine → outputs and a summary line. */
 export async function restoreAction(): Promise<void> {
-  const read = (name: string) => core.getInput(name);
-  const outcome = await runRestore(read, readRestoreSettings(read));
+  const outcome = await runRestore(readRestoreSettings(actionInput));
   core.setOutput('snapshot-id', outcome.snapshotId);
   core.setOutput('path', outcome.path ?? '');
   core.setOutput('refs', String(outcome.refs));

@@ -1,20 +1,22 @@
 import * as core from '@actions/core';
-import type { InputReader } from '../settings/backup.js';
+import { runVerify } from '../commands/verify.js';
 import { record } from '../log/run-log.js';
+import { verifySummary } from '../report/summaries.js';
+import { readVerifySettings, type VerifySettings } from '../settings/verify.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
-import { runVerify, verifySummary } from '../commands/verify.js';
+import { actionInput } from './run.js';
 
 /** The `verify` action: proves the selected snapshots; any problem fails the step, named. */
 export async function verifyAction(): Promise<void> {
-  if (!(await runVerifyStep((name) => core.getInput(name)))) process.exitCode = 1;
+  if (!(await runVerifyStep(readVerifySettings(actionInput)))) process.exitCode = 1;
 }
 
 /** Verifies, records each snapshot, sets the outputs (`outputPrefix` + ok, checked…) and the summary. */
 export async function runVerifyStep(
-  read: InputReader,
+  settings: VerifySettings,
   { outputPrefix = '', kinds }: { outputPrefix?: string; kinds?: SnapshotKind[] } = {},
 ): Promise<boolean> {
-  const reports = await runVerify(read, undefined, kinds);
+  const reports = await runVerify(settings, undefined, kinds);
   const results = reports.flatMap((report) => report.results);
   for (const result of results) {
     record({

@@ -1,38 +1,17 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DecryptWith, parseEncryptionSettings } from '../crypto/age.js';
-import { errorMessage, InputError } from '../util/errors.js';
 import { restoreFiles } from '../files/restore.js';
-import type { GitAuth } from '../git/mirror.js';
-import { resolveSource, type Source } from '../git/source.js';
-import { boolean, type InputReader } from '../settings/backup.js';
-import * as log from '../log/log.js';
-import { formatBytes } from '../report/summaries.js';
 import { pushToRemote, restoreSnapshot } from '../git/restore.js';
-import { addSecret } from '../util/secrets.js';
-import { findSnapshots, openUnit, parseSnapshotSelector } from './selection.js';
+import * as log from '../log/log.js';
+import type { RestoreSettings } from '../settings/restore.js';
+import { errorMessage, InputError } from '../util/errors.js';
+import { formatBytes } from '../util/format.js';
+import { findSnapshots, openUnit } from './selection.js';
 import { readGitManifest, selectSnapshot, type SnapshotRef } from '../snapshot/catalog.js';
 import { checkTarget } from '../snapshot/download.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
-
-/** What `restore` (action and CLI) was asked to do, validated before any work. */
-export interface RestoreSettings {
-  /** The repository, or (with `files`) the file snapshot name. */
-  repository: string;
-  /** Restore a file snapshot (the `name` input) rather than a repository. */
-  files: boolean;
-  selector: string;
-  at?: Date;
-  /** Folder to restore into; a temporary one when only pushing. */
-  target?: string;
-  toRepository?: Source;
-  force: boolean;
-  dryRun: boolean;
-  auth: GitAuth;
-  decryptWith?: DecryptWith;
-}
 
 export interface RestoreOutcome {
   snapshotId: string;
@@ -47,57 +26,12 @@ export interface RestoreOutcome {
   dryRun: boolean;
 }
 
-export function readRestoreSettings(
-  read: InputReader,
-  env: NodeJS.ProcessEnv = process.env,
-): RestoreSettings {
-  const name = read('name');
-  const repository = name || read('repository') || env.GITHUB_REPOSITORY || '';
-  if (!repository) {
-    throw new InputError('repository', 'is required: the repository whose snapshot to restore.');
-  }
-  if (name && read('to-repository')) {
-    throw new InputError(
-      'to-repository',
-      'only repositories can be pushed; a file snapshot (name) restores into target.',
-    );
-  }
-  const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
-  const token = read('token');
-  addSecret(token);
-  const toRepository = read('to-repository') ? remoteOf(read('to-repository'), serverUrl) : undefined;
-  const target = read('target') ? path.resolve(read('target')) : undefined;
-  if (!target && !toRepository) {
-    throw new InputError('target', 'is required unless to-repository is given: the folder to restore into.');
-  }
-  return {
-    repository,
-    files: Boolean(name),
-    ...parseSnapshotSelector(read('snapshot')),
-    target,
-    toRepository,
-    force: boolean(read, 'force', false),
-    dryRun: boolean(read, 'dry-run', false),
-    auth: { serverUrl, token: token || undefined },
-    decryptWith: parseEncryptionSettings(read).decryptWith,
-  };
-}
-
-function remoteOf(spec: string, serverUrl: string): Source {
-  try {
-    return resolveSource(spec, serverUrl);
-  } catch (error) {
-    if (error instanceof InputError) throw new InputError('to-repository', error.problem);
-    throw error;
-  }
-}
-
 /** Finds the snapshot, proves it while restoring it, and pushes it on when asked. */
-export async function runRestore(read: InputReader, settings: RestoreSettings): Promise<RestoreOutcome> {
+export async function runRestore(settings: RestoreSettings): Promise<RestoreOutcome> {
   // A target that is not a new or empty folder fails before the store is opened or read (the restore
   // checks it again before writing).
   if (settings.target) await checkTarget(settings.target);
-  const { store, names } = await openUnit(read, settings.repository);
+  const { store, names } = await openUnit(settings.store, settings.repository);
   const kind: SnapshotKind = settings.files ? 'files' : 'git';
   const snapshot = selectSnapshot(await findSnapshots(store, names, [kind]), settings.selector, settings.at);
   if (!snapshot) {

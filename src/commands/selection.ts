@@ -1,15 +1,10 @@
-import { InputError } from '../util/errors.js';
 import { resolveSource, type Source } from '../git/source.js';
-import { type InputReader, readStorageSettings, required } from '../settings/backup.js';
+import type { StoreSettings } from '../settings/destination.js';
 import { listSnapshots, type SnapshotRef } from '../snapshot/catalog.js';
-import { SNAPSHOT_ID, type SnapshotKind } from '../snapshot/manifest.js';
-import {
-  openStore,
-  parseDestination,
-  resolvePlaceholders,
-  validateDestination,
-} from '../store/destination.js';
+import type { SnapshotKind } from '../snapshot/manifest.js';
+import { openStore, parseDestination, resolvePlaceholders } from '../store/destination.js';
 import type { Store } from '../store/store.js';
+import { InputError } from '../util/errors.js';
 
 /**
  * Finding snapshots after the fact (list, restore, verify, prune): the store of one repository or
@@ -27,19 +22,17 @@ export interface Unit {
  * given to backup (owner/repo, a URL, a path).
  */
 export async function openUnit(
-  read: InputReader,
+  settings: StoreSettings,
   repository?: string,
   { create = false } = {},
 ): Promise<Unit> {
-  const template = required(read, 'destination');
-  validateDestination(template);
-  const storage = readStorageSettings(read);
+  const template = settings.destination;
   let names: string[] = [];
   let destination = template;
   if (repository) {
     let resolved: Source | undefined;
     try {
-      resolved = resolveSource(repository, process.env.GITHUB_SERVER_URL || 'https://github.com');
+      resolved = resolveSource(repository, settings.serverUrl);
     } catch {
       // Not something backup would take: a stored name, then.
     }
@@ -56,7 +49,7 @@ export async function openUnit(
       'the destination has {owner}/{repo} placeholders: name the repositories (--repo in the CLI).',
     );
   }
-  const store = openStore(parseDestination(destination), storage);
+  const store = openStore(parseDestination(destination), settings.storage);
   await store.check({ create });
   return { store, names };
 }
@@ -77,26 +70,6 @@ export async function findSnapshots(
   return [];
 }
 
-/** `latest`, a snapshot id, or `@<time>` (the newest at or before it), as the `snapshot` input takes. */
-export function parseSnapshotSelector(text: string, input = 'snapshot'): { selector: string; at?: Date } {
-  if (!text.startsWith('@')) {
-    // Checked here, before the store is read: anything else used to be looked up as an id and reported
-    // as "no snapshot matches" only after listing the store.
-    if (text !== '' && text !== 'latest' && !SNAPSHOT_ID.test(text)) {
-      throw new InputError(
-        input,
-        `"${text}" is not latest, a snapshot id (like 20261122T020000.123Z-1a2b3c4d) or @<time> (like @2026-11-01T00:00Z).`,
-      );
-    }
-    return { selector: text || 'latest' };
-  }
-  const at = new Date(text.slice(1));
-  if (Number.isNaN(at.getTime())) {
-    throw new InputError(input, `"${text}" is not a time. Write @2026-11-01T00:00Z, an id, or latest.`);
-  }
-  return { selector: 'latest', at };
-}
-
 /** A store and, per kind, the stored names selected in it (absent: everything of that kind). */
 export interface UnitSelection {
   store: Store;
@@ -111,11 +84,11 @@ export interface UnitSelection {
  * no snapshot at all stays selected (as a repository), so that verify reports it missing.
  */
 export async function openUnits(
-  read: InputReader,
+  settings: StoreSettings,
   repositories: string[],
   kinds: SnapshotKind[],
 ): Promise<UnitSelection[]> {
-  if (repositories.length === 0) return [{ store: (await openUnit(read)).store }];
+  if (repositories.length === 0) return [{ store: (await openUnit(settings)).store }];
   const selections = new Map<string, { store: Store; kind: SnapshotKind; sources: string[] }>();
   const add = (store: Store, kind: SnapshotKind, source: string) => {
     const key = `${kind} ${store.location}`;
@@ -124,7 +97,7 @@ export async function openUnits(
     entry.sources.push(source);
   };
   for (const repository of repositories) {
-    const { store, names } = await openUnit(read, repository);
+    const { store, names } = await openUnit(settings, repository);
     let found = false;
     for (const kind of kinds) {
       const match = (await findSnapshots(store, names, [kind]))[0];

@@ -1,13 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { Duplex, PassThrough, pipeline, Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Pack, type WriteEntry } from 'tar';
-import { InputError } from '../util/errors.js';
-import { type InputReader, readTags, required } from '../settings/backup.js';
 import * as log from '../log/log.js';
 import { idTime, listSnapshots } from '../snapshot/catalog.js';
-import { describeEncryption, encryptStream, type EncryptTo, parseEncryptionSettings } from '../crypto/age.js';
+import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
 import { HashingStream } from '../snapshot/hash.js';
 import {
   FORMAT_VERSION,
@@ -15,7 +12,6 @@ import {
   MANIFEST_NAME,
   newSnapshotId,
   type Part,
-  SNAPSHOT_ID,
   snapshotPrefix,
 } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
@@ -56,56 +52,6 @@ export const PART_NAMES: Record<Compression, string> = {
   gzip: 'files.tar.gz',
   none: 'files.tar',
 };
-
-/** Parses and validates the inputs of a file snapshot; files are selected when it runs. */
-export function parseSnapshotSettings(
-  read: InputReader,
-  env: NodeJS.ProcessEnv = process.env,
-): FilesSnapshotSettings {
-  const patterns = required(read, 'path');
-  return {
-    name: snapshotName(required(read, 'name')),
-    patterns,
-    baseDir: path.resolve(env.GITHUB_WORKSPACE || process.cwd()),
-    compression: compression(read('compression')),
-    tags: readTags(read),
-    encryptTo: parseEncryptionSettings(read).encryptTo,
-  };
-}
-
-function snapshotName(name: string): string {
-  const segments = name.split('/');
-  const bad = segments.find(
-    (segment) => !/^[A-Za-z0-9._-]+$/.test(segment) || segment === '.' || segment === '..',
-  );
-  if (bad !== undefined || name.length > 200) {
-    throw new InputError(
-      'name',
-      `"${name}" is not a valid name: use letters, digits, ".", "_" and "-", with "/" between parts (no empty, "." or ".." part), up to 200 characters.`,
-    );
-  }
-  // A part shaped like a snapshot id would make `a/<id>` look like a snapshot of `a`.
-  if (segments.some((segment) => SNAPSHOT_ID.test(segment))) {
-    throw new InputError('name', `"${name}" has a part shaped like a snapshot id; choose another name.`);
-  }
-  return name;
-}
-
-function compression(value: string): Compression {
-  if (value === '') return zlibZstd() ? 'zstd' : 'gzip';
-  if (value !== 'zstd' && value !== 'gzip' && value !== 'none') {
-    throw new InputError('compression', `"${value}" is not one of zstd, gzip, none.`);
-  }
-  if (value === 'zstd' && !zstdAvailable()) {
-    throw new InputError(
-      'compression',
-      `zstd needs Node.js 22.15 or later, or the zstd command on PATH (this is Node.js ${process.versions.node}). Use gzip.`,
-    );
-  }
-  return value;
-}
-
-/** Same rule as the backup's tags (inputs.ts keeps its reader private). */
 
 /**
  * Archives the selected files as one streamed tar (compressed, hashed and uploaded on the fly: memory
@@ -250,6 +196,11 @@ function zlibZstd(): { compress: ZstdFactory; decompress: ZstdFactory } | undefi
 }
 
 /** In zlib, or else through the `zstd` command (so that older Node.js can read what Node 24 wrote). */
+/** zstd when this Node.js has it built in, else gzip (no command to find at run time). */
+export function defaultCompression(): Compression {
+  return zlibZstd() ? 'zstd' : 'gzip';
+}
+
 export function zstdAvailable(): boolean {
   return !!zlibZstd() || spawnSync('zstd', ['--version'], { stdio: 'ignore', env: process.env }).status === 0;
 }

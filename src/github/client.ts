@@ -114,3 +114,15 @@ export function messageOf(error: unknown): string {
     .trim();
   return plain.length > 200 ? `${plain.slice(0, 200)}…` : plain || 'no message';
 }
+
+/** 5xx, or no answer at all (0). */
+export function isServerError(error: unknown): boolean {
+  const status = statusOf(error);
+  return status !== undefined && (status >= 500 || status === 0);
+}
+
+/** A 422 whose `errors` name `field` (e.g. assignees GitHub refused). */
+export function mentionsField(error: unknown, field: string): boolean {
+  const data = (error as ApiErrorShape).response?.data as { errors?: Array<{ field?: string }> } | undefined;
+  return Array.isArray(data?.errors) && data.errors.some((e) => e?.field === field);
+}

@@ -1,12 +1,4 @@
-import { InputError } from '../util/errors.js';
-import { type InputReader, readTags } from '../settings/backup.js';
-import {
-  type Duration,
-  formatDuration,
-  isZeroDuration,
-  parseDuration,
-  subtractDuration,
-} from './duration.js';
+import { type Duration, formatDuration, isZeroDuration, subtractDuration } from './duration.js';
 
 /** A count meaning "no limit" (`unlimited` in inputs), as restic's -1. */
 export const UNLIMITED = -1;
@@ -42,7 +34,7 @@ export interface PolicyDecision {
 type CountRule = 'last' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly';
 
 /** restic's buckets (snapshot_policy.go: always, ymdh, ymd, yw, ym, y), in its order; all in UTC. */
-const COUNT_RULES: Array<{ rule: CountRule; bucket: (time: Date, index: number) => number }> = [
+export const COUNT_RULES: Array<{ rule: CountRule; bucket: (time: Date, index: number) => number }> = [
   { rule: 'last', bucket: (_, index) => index },
   { rule: 'hourly', bucket: (t) => ymd(t) * 100 + t.getUTCHours() },
   { rule: 'daily', bucket: ymd },
@@ -59,42 +51,6 @@ export function isEmptyPolicy(policy: RetentionPolicy): boolean {
     (!policy.within || isZeroDuration(policy.within)) &&
     !policy.tags?.length
   );
-}
-
-/** Reads `keep-*` inputs; each bad value is an InputError naming its input. */
-export function parsePolicy(read: InputReader): RetentionPolicy {
-  const policy: RetentionPolicy = {};
-  for (const { rule } of COUNT_RULES) {
-    const count = parseCount(read, `keep-${rule}`);
-    if (count !== undefined) policy[rule] = count;
-  }
-  const within = read('keep-within').trim();
-  if (within !== '') {
-    try {
-      policy.within = parseDuration(within);
-    } catch (error) {
-      throw new InputError('keep-within', (error as Error).message);
-    }
-  }
-  const tags = readTags(read, 'keep-tag');
-  if (tags.length > 0) policy.tags = tags;
-  return policy;
-}
-
-function parseCount(read: InputReader, name: string): number | undefined {
-  const text = read(name).trim();
-  if (text === '') return undefined;
-  if (text.toLowerCase() === 'unlimited') return UNLIMITED;
-  if (/^-\d+$/.test(text)) {
-    throw new InputError(name, `"${text}" is negative. Give a count such as 7, or unlimited to keep all.`);
-  }
-  if (!/^\d{1,9}$/.test(text)) {
-    throw new InputError(
-      name,
-      `"${text}" is not a whole number. Give a count such as 7, or unlimited to keep all.`,
-    );
-  }
-  return Number(text);
 }
 
 /**

@@ -6,7 +6,6 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DecryptWith } from '../crypto/age.js';
 import { errorMessage, InputError } from '../util/errors.js';
-import type { InputReader } from '../settings/backup.js';
 import * as log from '../log/log.js';
 import { restoreFiles } from '../files/restore.js';
 import { restoreSnapshot } from '../git/restore.js';
@@ -25,9 +24,10 @@ import type { Store } from '../store/store.js';
 
 /** Each level includes the ones before it. */
 export type VerifyLevel = 'manifest' | 'read-data' | 'restore';
-const LEVELS: VerifyLevel[] = ['manifest', 'read-data', 'restore'];
+export const LEVELS: VerifyLevel[] = ['manifest', 'read-data', 'restore'];
 
-export interface VerifySettings {
+/** What to check in a store. */
+export interface CheckSettings {
   level: VerifyLevel;
   /** `latest`, `all` or a snapshot id. */
   snapshot: string;
@@ -118,39 +118,13 @@ export interface VerifyOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function parseVerifySettings(read: InputReader): VerifySettings {
-  const level = (read('level') || 'read-data') as VerifyLevel;
-  if (!LEVELS.includes(level)) {
-    throw new InputError('level', `"${level}" is not one of ${LEVELS.join(', ')}.`);
-  }
-  const snapshot = read('snapshot') || 'latest';
-  if (snapshot !== 'latest' && snapshot !== 'all' && !SNAPSHOT_ID.test(snapshot)) {
-    throw new InputError(
-      'snapshot',
-      `"${snapshot}" is not latest, all or a snapshot id (like 20261122T020000.123Z-1a2b3c4d).`,
-    );
-  }
-  const subset = read('subset');
-  if (subset === '') return { level, snapshot };
-  const match = /^(auto|\d+)\/(\d+)$/.exec(subset);
-  const n = match?.[1] === 'auto' ? 'auto' : Number(match?.[1]);
-  const t = Number(match?.[2]);
-  if (!match || !Number.isSafeInteger(t) || t < 1 || (n !== 'auto' && (n < 1 || n > t))) {
-    throw new InputError(
-      'subset',
-      `"${subset}" is not n/t (check group n of t, 1 ≤ n ≤ t, e.g. 1/7) or auto/t (a different group each day).`,
-    );
-  }
-  return { level, snapshot, subset: { n, t } };
-}
-
 /**
  * Checks the chosen snapshots of the chosen sources at `settings.level` and reports every problem
  * found; only a failure to list the store throws.
  */
 export async function verifyStore(
   store: Store,
-  settings: VerifySettings,
+  settings: CheckSettings,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const { units, missing } = await findUnits(store, settings.snapshot, options);
@@ -185,7 +159,7 @@ export async function verifyStore(
 }
 
 /** `auto/t` takes group (days since 1970-01-01 UTC mod t) + 1: t consecutive days cover every group. */
-function resolveSubset(subset: NonNullable<VerifySettings['subset']>, now: Date): { n: number; t: number } {
+function resolveSubset(subset: NonNullable<CheckSettings['subset']>, now: Date): { n: number; t: number } {
   const n = subset.n === 'auto' ? (Math.floor(now.getTime() / DAY_MS) % subset.t) + 1 : subset.n;
   return { n, t: subset.t };
 }

@@ -1,19 +1,25 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError } from '../util/errors.js';
-import { boolean, type InputReader, parseList } from '../settings/backup.js';
 import * as log from '../log/log.js';
-import { addSecret, redact } from '../util/secrets.js';
+import { InputError } from '../util/errors.js';
+import { redact } from '../util/secrets.js';
 import {
-  type ApiErrorShape,
   type ApiOptions,
   createClient,
   DEFAULT_API,
   headerOf,
+  isServerError,
+  mentionsField,
   messageOf,
   type Octokit,
   statusOf,
 } from './client.js';
+import {
+  failedAgainText,
+  fingerprintMarker,
+  type IssueText,
+  newIssueText,
+  recoveredText,
+} from './issue-texts.js';
 
 export type { ApiOptions };
 
@@ -30,121 +36,26 @@ export interface IssueResult {
   issueUrl?: string;
 }
 
-export interface IssueSettings {
+export interface IssueSettings extends IssueText {
   /** Registered as a secret; never written anywhere. */
   token: string;
   status: JobStatus;
   title: string;
-  /** Extra text for the issue and each comment (e.g. the failing repositories); may be ''. */
-  body: string;
   /** At least one; the first is the one open issues are searched by. */
   labels: string[];
   assignees: string[];
-  closeOnSuccess: boolean;
   owner: string;
   repo: string;
-  workflow: string;
-  /** The run's page; undefined when GITHUB_RUN_ID is not set. */
-  runUrl?: string;
-  runId?: string;
-  runAttempt: number;
   /** GITHUB_API_URL, without a trailing slash. */
   apiUrl: string;
-  /** sha256 of repository + workflow; marks this workflow's issue in its body. */
-  fingerprint: string;
   api?: ApiOptions;
 }
 
 export const DEFAULT_LABEL = 'backup-failure';
-/** GitHub rejects bodies over 65536 characters; the user's text gets most of that. */
-const MAX_EXTRA_BODY = 60000;
 /** Open issues carrying the search label that are looked through, 100 a page. */
 const MAX_PAGES = 10;
 
-/** The hidden line that identifies this workflow's issue, whatever its title. */
-export function fingerprintMarker(fingerprint: string): string {
-  return `<!-- backup-action:fingerprint=${fingerprint} -->`;
-}
-
-export function issueFingerprint(repository: string, workflow: string): string {
-  return createHash('sha256').update(`${repository.toLowerCase()}\n${workflow}`).digest('hex');
-}
-
-/** Parses the inputs and the run's context (GITHUB_* variables) before any request is made. */
-export function parseIssueSettings(read: InputReader, env: NodeJS.ProcessEnv = process.env): IssueSettings {
-  const token = read('token');
-  addSecret(token);
-  if (!token) {
-    throw new InputError(
-      'token',
-      'is required: leave it at its default (github.token) and give the job `permissions: issues: write`.',
-    );
-  }
-
-  const status = (read('status') || 'failure').toLowerCase();
-  if (status !== 'success' && status !== 'failure' && status !== 'cancelled') {
-    throw new InputError(
-      'status',
-      `"${read('status')}" is not one of success, failure, cancelled. Pass \`status: \${{ job.status }}\`.`,
-    );
-  }
-
-  const repository = env.GITHUB_REPOSITORY ?? '';
-  const [owner, repo, ...rest] = repository.split('/');
-  if (!owner || !repo || rest.length > 0) {
-    throw new Error(
-      `GITHUB_REPOSITORY is ${repository ? `"${repository}", not owner/name` : 'not set'}: open-issue-on-failure runs in a GitHub Actions workflow.`,
-    );
-  }
-  const workflow = env.GITHUB_WORKFLOW ?? '';
-  if (!workflow) {
-    throw new Error('GITHUB_WORKFLOW is not set: open-issue-on-failure runs in a GitHub Actions workflow.');
-  }
-
-  const title = read('title').trim() || `Backup failed: ${workflow}`;
-  if (title.length > 256) throw new InputError('title', 'is longer than 256 characters.');
-
-  const labels = parseList(read('labels'));
-  if (labels.length === 0) labels.push(DEFAULT_LABEL);
-  const longLabel = labels.find((name) => name.length > 50);
-  if (longLabel !== undefined) {
-    throw new InputError('labels', `"${longLabel}" is longer than GitHub's 50 characters for a label.`);
-  }
-
-  const assignees = parseList(read('assignees')).map((login) => login.replace(/^@/, ''));
-  const badLogin = assignees.find((login) => !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(login));
-  if (badLogin !== undefined) {
-    throw new InputError('assignees', `"${badLogin}" is not a GitHub login. List logins, one per line.`);
-  }
-  if (assignees.length > 10) throw new InputError('assignees', 'lists more than the 10 GitHub allows.');
-
-  const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
-  const runId = env.GITHUB_RUN_ID || undefined;
-  const runAttempt = Math.max(1, parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10) || 1);
-  const runUrl = runId
-    ? `${serverUrl}/${owner}/${repo}/actions/runs/${runId}${runAttempt > 1 ? `/attempts/${runAttempt}` : ''}`
-    : undefined;
-
-  return {
-    token,
-    status,
-    title,
-    body: read('body').trim(),
-    labels,
-    assignees,
-    closeOnSuccess: boolean(read, 'close-on-success', true),
-    owner,
-    repo,
-    workflow,
-    runUrl,
-    runId,
-    runAttempt,
-    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
-    fingerprint: issueFingerprint(repository, workflow),
-  };
-}
-
-interface FoundIssue {
+export interface FoundIssue {
   number: number;
   html_url: string;
   created_at: string;
@@ -264,7 +175,7 @@ async function createIssue(
       });
       return response.data;
     } catch (error) {
-      if (statusOf(error) === 422 && assignees.length > 0 && mentionsAssignees(error)) {
+      if (statusOf(error) === 422 && assignees.length > 0 && mentionsField(error, 'assignees')) {
         // The issue matters more than who it is assigned to.
         log.warning(
           `assignees: GitHub refused ${assignees.join(', ')} (${messageOf(error)}); opening the issue without assignees.`,
@@ -292,54 +203,6 @@ function comment(octokit: Octokit, settings: IssueSettings, issueNumber: number,
     issue_number: issueNumber,
     body,
   });
-}
-
-function runLink(settings: IssueSettings): string {
-  if (!settings.runUrl) return 'a run';
-  const attempt = settings.runAttempt > 1 ? `, attempt ${settings.runAttempt}` : '';
-  return `[run ${settings.runId}${attempt}](${settings.runUrl})`;
-}
-
-/** The user's text, without secrets and short enough for GitHub. */
-function extraText(settings: IssueSettings): string[] {
-  if (!settings.body) return [];
-  const text = redact(settings.body);
-  return [
-    '',
-    text.length > MAX_EXTRA_BODY
-      ? `${text.slice(0, MAX_EXTRA_BODY)}\n\n… (cut at ${MAX_EXTRA_BODY} characters)`
-      : text,
-  ];
-}
-
-function newIssueText(settings: IssueSettings): string {
-  return [
-    fingerprintMarker(settings.fingerprint),
-    `The workflow **${settings.workflow}** failed in ${runLink(settings)}.`,
-    ...extraText(settings),
-    '',
-    settings.closeOnSuccess
-      ? '_backup-action adds each further failure here as a comment and closes this issue when the workflow succeeds again._'
-      : '_backup-action adds each further failure here as a comment._',
-  ].join('\n');
-}
-
-function failedAgainText(settings: IssueSettings, others: FoundIssue[]): string {
-  const lines = [
-    `The workflow **${settings.workflow}** failed again in ${runLink(settings)}.`,
-    ...extraText(settings),
-  ];
-  if (others.length > 0) {
-    lines.push(
-      '',
-      `_${others.map((i) => `#${i.number}`).join(', ')} ${others.length === 1 ? 'is' : 'are'} also open for this workflow. This issue, the oldest, is the one kept up to date: close the others._`,
-    );
-  }
-  return lines.join('\n');
-}
-
-function recoveredText(settings: IssueSettings): string {
-  return `Recovered in ${runLink(settings)}: the workflow **${settings.workflow}** succeeded.`;
 }
 
 /** Runs one API step; a failure becomes an error that says what to fix, without the token. */
@@ -417,14 +280,4 @@ function apiError(error: unknown, what: string, settings: IssueSettings, api: ty
     );
   }
   return new Error(redact(`GitHub refused to ${what} in ${where}: ${status} "${message}".`));
-}
-
-function isServerError(error: unknown): boolean {
-  const status = statusOf(error);
-  return status !== undefined && (status >= 500 || status === 0);
-}
-
-function mentionsAssignees(error: unknown): boolean {
-  const data = (error as ApiErrorShape).response?.data as { errors?: Array<{ field?: string }> } | undefined;
-  return Array.isArray(data?.errors) && data.errors.some((e) => e?.field === 'assignees');
 }

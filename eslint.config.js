@@ -17,4 +17,5 @@ export default tseslint.config(
       },
     },
   },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );

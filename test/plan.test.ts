@@ -7,7 +7,7 @@ import type { ApiOptions } from '../src/github/repositories.js';
 import { runPlan } from '../src/commands/plan.js';
 import { globToRegExp } from '../src/plan/filter.js';
 import { buildPlan, MAX_SHARDS, shardRepositories, sortRepositories } from '../src/plan/shards.js';
-import { planSummary } from '../src/report/summaries.js';
+import { planSummary } from '../src/report/step-summaries.js';
 import { readPlanSettings } from '../src/settings/plan.js';
 import { tempDir } from './support/fixtures.js';
 import { reader, failureWithout, captureStdout } from './support/helpers.js';

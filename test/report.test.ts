@@ -8,7 +8,7 @@ import { resolveSource } from '../src/git/source.js';
 import { runReport } from '../src/commands/report.js';
 import { buildReport, writeReportJson } from '../src/report/collect.js';
 import type { Report, ReportUnit } from '../src/report/report.js';
-import { reportSummary, SUMMARY_LIMIT } from '../src/report/summary.js';
+import { reportSummary, SUMMARY_LIMIT } from '../src/report/markdown.js';
 import { reportTable } from '../src/report/table.js';
 import { failureText } from '../src/report/text.js';
 import { readReportQuery, readReportSettings, type ReportQuery } from '../src/settings/report.js';

@@ -3,7 +3,7 @@ import { runBackup } from '../commands/backup.js';
 import type { RepositoryResult } from '../git/backup.js';
 import * as log from '../log/log.js';
 import { record } from '../log/run-log.js';
-import { backupSummary } from '../report/summaries.js';
+import { backupSummary } from '../report/step-summaries.js';
 import { type BackupSettings, readBackupSettings } from '../settings/backup.js';
 import { actionInput } from './run.js';
 

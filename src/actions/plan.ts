@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import * as log from '../log/log.js';
 import { runPlan } from '../commands/plan.js';
-import { planSummary } from '../report/summaries.js';
+import { planSummary } from '../report/step-summaries.js';
 import { readPlanSettings } from '../settings/plan.js';
 import { actionInput } from './run.js';
 

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { runPrune } from '../commands/prune.js';
-import { pruneSummary } from '../report/summaries.js';
+import { pruneSummary } from '../report/step-summaries.js';
 import { type PruneSettings, readPruneSettings } from '../settings/prune.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
 import { actionInput } from './run.js';

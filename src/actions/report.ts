@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { runReport } from '../commands/report.js';
 import { writeReportJson } from '../report/collect.js';
-import { reportSummary } from '../report/summary.js';
+import { reportSummary } from '../report/markdown.js';
 import { readReportSettings, type ReportSettings } from '../settings/report.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
 import { actionInput } from './run.js';

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { runVerify } from '../commands/verify.js';
 import { record } from '../log/run-log.js';
-import { verifySummary } from '../report/summaries.js';
+import { verifySummary } from '../report/step-summaries.js';
 import { readVerifySettings, type VerifySettings } from '../settings/verify.js';
 import type { SnapshotKind } from '../snapshot/manifest.js';
 import { actionInput } from './run.js';

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { git, MiB, progress } from './bench-lib.mjs';
+import { git, MiB, progress } from './lib/process.js';
 
 const SEED = 'backup-action-bench-v1';
 const COMMITS = 300;
@@ -20,11 +20,57 @@ const DIRS = 12;
 const FILES_PER_DIR = 20;
 const EPOCH = 1_700_000_000;
 
+/** The generated source repository, as ensureSource describes it (also in the results' JSON). */
+export interface SourceDescription {
+  generator: string;
+  seed: string;
+  sizeMiB: number;
+  commits: number;
+  files: number;
+  packBytes: number;
+  cached: boolean;
+  seconds: number;
+}
+
+export interface FileTree {
+  tree: string;
+  files: number;
+  bytes: number;
+  folders: number;
+}
+
+interface PlannedFile {
+  path: string;
+  weight: number;
+  size: number;
+}
+
+interface PlannedCommit {
+  index: number;
+  mark: number;
+  branch: string;
+  from: number | undefined;
+  commitWeight: number;
+  files: PlannedFile[];
+}
+
+interface PlannedTag {
+  name: string;
+  mark: number;
+  annotated?: boolean;
+}
+
+interface HistoryPlan {
+  commits: PlannedCommit[];
+  tags: PlannedTag[];
+  totalBytes: number;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The source repository
 
-/** Where the source repository of `sizeMiB` lives under `work` (shared with scripts/bench.mjs). */
-export function sourceDir(work, sizeMiB) {
+/** Where the source repository of `sizeMiB` lives under `work` (shared with bench/bundle.ts). */
+export function sourceDir(work: string, sizeMiB: number): string {
   return path.join(work, `source-${String(sizeMiB).replace('.', '_')}mib.git`);
 }
 
@@ -32,7 +78,7 @@ export function sourceDir(work, sizeMiB) {
  * Generates (or finds cached) the source repository: 300 commits over 3 branches, 240 binary files,
  * 9 tags, blobs summing to `sizeMiB` MiB. Returns its description (packBytes, seconds, cached).
  */
-export async function ensureSource(dir, sizeMiB) {
+export async function ensureSource(dir: string, sizeMiB: number): Promise<SourceDescription> {
   const params = {
     generator: 'backup-action-bench/1',
     seed: SEED,
@@ -42,7 +88,7 @@ export async function ensureSource(dir, sizeMiB) {
   };
   const marker = path.join(dir, 'bench-source.json');
   const describe = () => ({ ...params, packBytes: packBytes(dir), cached: true });
-  const previous = readMarker(marker);
+  const previous = readMarker<{ params: unknown; seconds: number }>(marker);
   if (previous && JSON.stringify(previous.params) === JSON.stringify(params)) {
     progress(`source repository ${dir} is cached`);
     return { ...describe(), seconds: previous.seconds };
@@ -112,22 +158,22 @@ export async function ensureSource(dir, sizeMiB) {
  * main's 120th); each changes 1-3 of 240 binary files (and VERSION). Blob sizes vary, summing to
  * `totalBytes`. Tags: lightweight v0.N every 40 commits of main, annotated v1.0, v2.0, v1.0.1.
  */
-function planHistory(totalBytes) {
+function planHistory(totalBytes: number): HistoryPlan {
   const rng = new XorShift(SEED);
   const layout = [
     { branch: 'main', count: 240 },
     { branch: 'develop', count: 40, fork: 200 },
     { branch: 'release/1.x', count: 20, fork: 120 },
   ];
-  const commits = [];
-  const mainMarks = [];
+  const commits: PlannedCommit[] = [];
+  const mainMarks: number[] = [];
   let index = 0;
   for (const { branch, count, fork } of layout) {
     for (let k = 0; k < count; k++, index++) {
       const mark = 1_000_000 + index;
       if (branch === 'main') mainMarks.push(mark);
       const fileCount = 1 + (rng.next() % 3);
-      const paths = new Set();
+      const paths = new Set<string>();
       while (paths.size < fileCount) {
         const d = rng.next() % DIRS;
         const f = rng.next() % FILES_PER_DIR;
@@ -140,14 +186,14 @@ function planHistory(totalBytes) {
         branch,
         from: k === 0 && fork !== undefined ? mainMarks[fork - 1] : undefined,
         commitWeight: 0.5 + (rng.next() % 1000) / 1000,
-        files: [...paths].map((p, j) => ({ path: p, weight: weights[j] })),
+        files: [...paths].map((p, j) => ({ path: p, weight: weights[j], size: 0 })),
       });
     }
   }
   // Spread totalBytes over commits, then over each commit's files, exactly.
   const sumCommits = commits.reduce((sum, c) => sum + c.commitWeight, 0);
   let assigned = 0;
-  const allFiles = [];
+  const allFiles: PlannedFile[] = [];
   for (const commit of commits) {
     const budget = (totalBytes * commit.commitWeight) / sumCommits;
     const sumFiles = commit.files.reduce((sum, f) => sum + f.weight, 0);
@@ -158,7 +204,7 @@ function planHistory(totalBytes) {
     }
   }
   allFiles[allFiles.length - 1].size += Math.max(0, Math.round(totalBytes) - assigned);
-  const tags = [];
+  const tags: PlannedTag[] = [];
   for (let n = 40; n <= 240; n += 40) tags.push({ name: `v0.${n / 40}`, mark: mainMarks[n - 1] });
   tags.push({ name: 'v1.0', mark: mainMarks[119], annotated: true });
   tags.push({ name: 'v2.0', mark: mainMarks[239], annotated: true });
@@ -167,7 +213,7 @@ function planHistory(totalBytes) {
 }
 
 /** Bytes of the packs of a bare repository. */
-export function packBytes(dir) {
+export function packBytes(dir: string): number {
   const packDir = path.join(dir, 'objects', 'pack');
   if (!existsSync(packDir)) return 0;
   return readdirSync(packDir)
@@ -182,7 +228,7 @@ export function packBytes(dir) {
  * Adds one commit on main of the bare repository `dir` with one new file `changes/change-<n>.bin` of
  * `size` incompressible bytes (different for every n).
  */
-export async function addCommit(dir, n, size = 100 * 1024) {
+export async function addCommit(dir: string, n: number, size = 100 * 1024): Promise<void> {
   const { write, finish } = startFastImport(dir);
   const name = `changes/change-${String(n).padStart(3, '0')}.bin`;
   await write(`blob\nmark :1\ndata ${size}\n`);
@@ -204,13 +250,13 @@ export async function addCommit(dir, n, size = 100 * 1024) {
  * `count` small repositories `<root>/repo-NNN.git`: 3 commits on main, a README and 5 files of 2-8 KiB
  * (incompressible), one tag. Returns their paths.
  */
-export async function ensureTinyRepos(root, count) {
+export async function ensureTinyRepos(root: string, count: number): Promise<string[]> {
   const params = { generator: 'backup-action-bench-tiny/1', seed: SEED, count, commits: 3, files: 6 };
   const marker = path.join(root, 'bench-tiny.json');
   const dirs = Array.from({ length: count }, (_, i) =>
     path.join(root, `repo-${String(i).padStart(3, '0')}.git`),
   );
-  const previous = readMarker(marker);
+  const previous = readMarker<{ params: unknown }>(marker);
   if (previous && JSON.stringify(previous.params) === JSON.stringify(params)) {
     progress(`${count} small repositories in ${root} are cached`);
     return dirs;
@@ -262,11 +308,11 @@ export async function ensureTinyRepos(root, count) {
  * base64 of a keystream, so it compresses to about 3/4 (like typical exported data, not like logs).
  * Returns { tree, files, bytes, folders }.
  */
-export function ensureFileTree(dir, count) {
+export function ensureFileTree(dir: string, count: number): FileTree {
   const params = { generator: 'backup-action-bench-files/1', seed: SEED, count, folders: 50, subfolders: 10 };
   const marker = path.join(dir, 'bench-files.json');
   const tree = path.join(dir, 'tree');
-  const previous = readMarker(marker);
+  const previous = readMarker<{ params: unknown; bytes: number; folders: number }>(marker);
   if (previous && JSON.stringify(previous.params) === JSON.stringify(params)) {
     progress(`${count} small files in ${tree} are cached`);
     return { tree, files: count, bytes: previous.bytes, folders: previous.folders };
@@ -276,7 +322,7 @@ export function ensureFileTree(dir, count) {
   const rng = new XorShift(`${SEED}:files`);
   const random = new RandomBytes(`${SEED}:files`);
   let total = 0;
-  const made = new Set();
+  const made = new Set<string>();
   for (let i = 0; i < count; i++) {
     const folder = path.join(
       tree,
@@ -302,26 +348,29 @@ export function ensureFileTree(dir, count) {
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
-function readMarker(file) {
+function readMarker<T>(file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
     return undefined;
   }
 }
 
 /** A `git fast-import` into `dir`: write() feeds it (with back-pressure), finish() ends and checks it. */
-function startFastImport(dir) {
+function startFastImport(dir: string): {
+  write(data: string | Buffer): Promise<void>;
+  finish(): Promise<void>;
+} {
   const child = spawn('git', ['fast-import', '--quiet', '--done'], {
     cwd: dir,
     stdio: ['pipe', 'ignore', 'pipe'],
   });
-  const stderr = [];
-  child.stderr.on('data', (chunk) => stderr.push(chunk));
+  const stderr: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const exited = once(child, 'close');
   const input = child.stdin;
   input.on('error', () => {}); // EPIPE when fast-import died: finish() reports its exit code
-  const write = async (data) => {
+  const write = async (data: string | Buffer) => {
     if (!input.write(data)) await Promise.race([once(input, 'drain'), exited]);
   };
   const finish = async () => {
@@ -335,10 +384,11 @@ function startFastImport(dir) {
 
 /** Seeded xorshift32, for the layout (sizes, paths). */
 class XorShift {
-  constructor(seed) {
+  private state: number;
+  constructor(seed: string) {
     this.state = createHash('sha256').update(`layout:${seed}`).digest().readUInt32LE(0) || 1;
   }
-  next() {
+  next(): number {
     let x = this.state;
     x ^= x << 13;
     x ^= x >>> 17;
@@ -350,12 +400,14 @@ class XorShift {
 
 /** Incompressible deterministic bytes: AES-256-CTR keystream (counter mode) under a key from the seed. */
 class RandomBytes {
-  constructor(seed) {
+  private cipher: ReturnType<typeof createCipheriv>;
+  private zeros: Buffer;
+  constructor(seed: string) {
     const key = createHash('sha256').update(`blobs:${seed}`).digest();
     this.cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
     this.zeros = Buffer.alloc(MiB);
   }
-  next(n) {
+  next(n: number): Buffer {
     if (n > this.zeros.length) this.zeros = Buffer.alloc(n);
     return this.cipher.update(this.zeros.subarray(0, n));
   }

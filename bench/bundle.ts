@@ -1,14 +1,14 @@
-// Benchmark: backup-action's CLI against the hand pipeline `git bundle create` + `aws s3 cp`, on a
+// Benchmark (`npm run bench:bundle`): backup-action's CLI against the hand pipeline `git bundle create` + `aws s3 cp`, on a
 // generated repository of incompressible blobs, against the in-memory S3 server of the tests.
 //
-//   node scripts/bench.mjs [--size-mib 1024] [--runs 3] [--work .bench] [--cli dist/cli.js]
+//   npm run bench:bundle -- [--size-mib 1024] [--runs 3] [--work .bench] [--cli dist/cli.js]
 //
 // Prints a Markdown table, PASS/FAIL lines for the acceptance bounds (never a non-zero exit for a FAIL:
 // it is a measurement) and one JSON line; the JSON is also written to <work>/results-<size>mib.json.
 // The source repository (<work>/source-<size>mib.git) is generated once and reused while its
 // parameters (bench-source.json in it) stay the same. --cli measures another build of the CLI.
 //
-// How things are measured (measure() in scripts/bench-lib.mjs):
+// How things are measured (measure() in bench/lib/measure.ts):
 // - wall time: from spawn to the child's exit (performance.now), node start-up included.
 // - peak RSS of the backup process: VmHWM of the node process, polled from /proc/<pid>/status every
 //   50 ms (monotonic: the last value read wins) and read once more by the process itself on exit (a
@@ -21,39 +21,60 @@
 // - S3 server CPU: this process's CPU time during the spawned process (process.cpuUsage).
 //
 // The S3 server (test/support/s3-server.mjs, bucket `bench`) runs in a worker thread of this process
-// (startServer() in scripts/bench-lib.mjs; the generator is in scripts/bench-data.mjs), so that its request handling does not delay the sampling timer of the main thread.
+// (startServer() in bench/lib/s3.ts; the generator is in bench/data.ts), so that its request handling
+// does not delay the sampling timer of the main thread.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  awsEnvironment,
-  BUCKET,
-  capture,
-  deletePrefix,
-  list,
-  max,
-  measure,
-  median,
-  mib,
-  MiB,
-  prefixBytes,
-  progress,
-  ROOT,
-  s,
-  s3Client,
-  startServer,
-  writePreload,
-} from './bench-lib.mjs';
-import { ensureSource } from './bench-data.mjs';
+import { ensureSource, type SourceDescription } from './data.js';
+import { list, max, median, mib, s } from './lib/format.js';
+import { type Measured, measure, writePreload } from './lib/measure.js';
+import { capture, MiB, progress, ROOT } from './lib/process.js';
+import { awsEnvironment, BUCKET, deletePrefix, prefixBytes, s3Client, startServer } from './lib/s3.js';
+import { awsCopyArgs, awsExecutable } from './tools/aws.js';
 
 // The aws executable; pyenv's shim costs ~0.1 s of bash per call, so main() uses what it points to.
 let AWS = 'aws';
 
+/** A measured run of the CLI, with what its output line says. */
+interface CliRun extends Measured {
+  status?: string;
+  snapshot?: string;
+  reportedBytes: number;
+  reported?: string;
+  uploadedBytes?: number;
+  bundleBytes?: number;
+  bucketBytesAdded: number;
+}
+
+/** A measured run of the hand pipeline. */
+interface HandRun {
+  bundle: Measured;
+  copy: Measured;
+  seconds: number;
+  bundleBytes: number;
+}
+
+interface Results {
+  first: CliRun | null;
+  full: CliRun[];
+  hand: HandRun[];
+  unchanged: CliRun[];
+  bucketBytesBeforeUnchanged?: number;
+}
+
+interface BenchVersions {
+  node: string;
+  git: string;
+  aws: string | undefined;
+  backupAction: string;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Main
 
-async function main() {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'size-mib': { type: 'string', default: '1024' },
@@ -65,7 +86,7 @@ async function main() {
   });
   if (values.help) {
     console.log(
-      'Usage: node scripts/bench.mjs [--size-mib 1024] [--runs 3] [--work .bench] [--cli dist/cli.js]',
+      'Usage: npm run bench:bundle -- [--size-mib 1024] [--runs 3] [--work .bench] [--cli dist/cli.js]',
     );
     return;
   }
@@ -88,8 +109,8 @@ async function main() {
   const preload = writePreload(work);
 
   const generation = await ensureSource(source, sizeMiB);
-  AWS = capture('pyenv', ['which', 'aws']) ?? 'aws';
-  const versions = {
+  AWS = awsExecutable();
+  const versions: BenchVersions = {
     node: process.version,
     git: capture('git', ['--version']) ?? 'missing',
     aws: capture(AWS, ['--version']),
@@ -101,14 +122,14 @@ async function main() {
   const server = await startServer();
   const s3 = await s3Client(server.endpoint);
   const env = awsEnvironment();
-  const cli = (prefix, force, label) => {
+  const cli = (prefix: string, force: boolean, label: string) => {
     const args = [`--import=${preload.url}`, CLI, 'backup', '--to', `s3://${BUCKET}/${prefix}`];
     args.push('--endpoint', server.endpoint, '--repo', source, '--mirror-dir', mirrorRoot);
     if (force) args.push('--force');
     return measure(label, process.execPath, args, { env, rusage: preload.resultFile(label) });
   };
 
-  const results = { first: null, full: [], hand: [], unchanged: [] };
+  const results: Results = { first: null, full: [], hand: [], unchanged: [] };
   try {
     // First run: clone --mirror + bundle + upload; also the warm-up that leaves the mirror in place.
     rmSync(mirrorRoot, { recursive: true, force: true });
@@ -124,7 +145,7 @@ async function main() {
         progress(`run ${i}/${runs}: backup-action full backup`);
         const result = checkCli(await cli(`run${i}`, true, `run${i}`), 'created');
         result.uploadedBytes = await prefixBytes(s3, `run${i}/`);
-        result.bundleBytes = (await s3.list(`run${i}/`)).find((o) => o.Key.endsWith('/repo.bundle'))?.Size;
+        result.bundleBytes = (await s3.list(`run${i}/`)).find((o) => o.Key?.endsWith('/repo.bundle'))?.Size;
         results.full.push(result);
       };
       const peer = async () => {
@@ -160,7 +181,10 @@ async function main() {
 // ---------------------------------------------------------------------------------------------------
 // Scenario b: the hand pipeline
 
-async function handPipeline(i, { mirror, tmp, env, endpoint }) {
+async function handPipeline(
+  i: number,
+  { mirror, tmp, env, endpoint }: { mirror: string; tmp: string; env: NodeJS.ProcessEnv; endpoint: string },
+): Promise<HandRun> {
   const file = path.join(tmp, `hand${i}.bundle`);
   rmSync(file, { force: true });
   try {
@@ -173,15 +197,7 @@ async function handPipeline(i, { mirror, tmp, env, endpoint }) {
     const copy = await measure(
       `hand${i}-aws`,
       AWS,
-      [
-        's3',
-        'cp',
-        '--only-show-errors',
-        file,
-        `s3://${BUCKET}/hand${i}/repo.bundle`,
-        '--endpoint-url',
-        endpoint,
-      ],
+      awsCopyArgs(file, `s3://${BUCKET}/hand${i}/repo.bundle`, endpoint),
       { env },
     );
     if (copy.code !== 0) throw new Error(`aws s3 cp failed: ${copy.stderr}`);
@@ -194,7 +210,8 @@ async function handPipeline(i, { mirror, tmp, env, endpoint }) {
 // ---------------------------------------------------------------------------------------------------
 // Output
 
-function checkCli(result, expected) {
+function checkCli(measured: Measured, expected: string): CliRun {
+  const result = measured as CliRun;
   if (result.code !== 0) {
     throw new Error(
       `backup-action (${result.label}) exited ${result.code}:\n${result.stdout}${result.stderr}`,
@@ -205,7 +222,14 @@ function checkCli(result, expected) {
   if (!match || match[1] !== expected) {
     throw new Error(`backup-action (${result.label}): expected "${expected}", got:\n${result.stdout}`);
   }
-  const unit = { B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB, TiB: 1024 * 1024 * MiB }[match[4]];
+  const units: Record<string, number> = {
+    B: 1,
+    KiB: 1024,
+    MiB: MiB,
+    GiB: 1024 * MiB,
+    TiB: 1024 * 1024 * MiB,
+  };
+  const unit = units[match[4]];
   result.status = match[1];
   result.snapshot = match[2];
   result.reportedBytes = Math.round(Number(match[3]) * unit);
@@ -213,7 +237,7 @@ function checkCli(result, expected) {
   return result;
 }
 
-function childSummary(results, match) {
+function childSummary(results: Measured[], match: (cmd: string) => boolean) {
   let peak = 0;
   let cpu = 0;
   for (const result of results) {
@@ -228,18 +252,40 @@ function childSummary(results, match) {
   return { peakRssMiB: peak, cpuSeconds: cpu };
 }
 
-function compact(result) {
-  const rest = { ...result };
+function compact(result: Measured): Partial<Measured> {
+  const rest: Partial<Measured> = { ...result };
   delete rest.stdout;
   delete rest.stderr;
   return rest;
 }
 
-function report({ sizeMiB, runs, generation, versions, haveAws, results, work, tag, cli }) {
+function report({
+  sizeMiB,
+  runs,
+  generation,
+  versions,
+  haveAws,
+  results,
+  work,
+  tag,
+  cli,
+}: {
+  sizeMiB: number;
+  runs: number;
+  generation: SourceDescription;
+  versions: BenchVersions;
+  haveAws: boolean;
+  results: Results;
+  work: string;
+  tag: string;
+  cli: string;
+}): void {
+  if (!results.first) throw new Error('no first run');
+  const first = results.first;
   const full = results.full;
   const hand = results.hand;
   const unchanged = results.unchanged;
-  const bundleBytes = hand[0]?.bundleBytes ?? full[0].bundleBytes;
+  const bundleBytes = hand[0]?.bundleBytes ?? full[0].bundleBytes ?? NaN;
   const fullMedian = median(full.map((r) => r.seconds));
   const handMedian = haveAws ? median(hand.map((r) => r.seconds)) : NaN;
   const bundleMedian = haveAws ? median(hand.map((r) => r.bundle.seconds)) : NaN;
@@ -250,18 +296,18 @@ function report({ sizeMiB, runs, generation, versions, haveAws, results, work, t
   const unchangedMedian = median(unchanged.map((r) => r.seconds));
   const unchangedMax = max(unchanged.map((r) => r.seconds));
   const unchangedBytes = max(unchanged.map((r) => Math.max(r.reportedBytes, r.bucketBytesAdded)));
-  const cpu = (r) => (r.self ? r.self.userSeconds + r.self.systemSeconds : NaN);
-  const packDone = (r) => r.children['git pack-objects']?.lastSeenSeconds ?? NaN;
-  const gitPeak = (r) =>
+  const cpu = (r: CliRun) => (r.self ? r.self.userSeconds + r.self.systemSeconds : NaN);
+  const packDone = (r: CliRun) => r.children['git pack-objects']?.lastSeenSeconds ?? NaN;
+  const gitPeak = (r: Measured) =>
     max(Object.entries(r.children).map(([cmd, e]) => (cmd.startsWith('git') ? e.peakRssMiB : 0)));
 
   const rows = [
     [
       'backup-action, first run (clone --mirror + backup)',
-      s(results.first.seconds),
-      s(results.first.seconds),
-      mib(results.first.peakRssMiB),
-      `node CPU ${s(cpu(results.first))} s`,
+      s(first.seconds),
+      s(first.seconds),
+      mib(first.peakRssMiB),
+      `node CPU ${s(cpu(first))} s`,
     ],
     [
       'backup-action full backup to S3 (mirror present, --force)',
@@ -383,7 +429,7 @@ function report({ sizeMiB, runs, generation, versions, haveAws, results, work, t
     unchangedBytes,
     acceptance: acceptance.map(({ name, pass }) => ({ name, pass })),
     runsDetail: {
-      first: compact(results.first),
+      first: compact(first),
       full: full.map(compact),
       hand: hand.map((r) => ({ ...r, bundle: compact(r.bundle), copy: compact(r.copy) })),
       unchanged: unchanged.map(compact),

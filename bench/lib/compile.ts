@@ -1,0 +1,47 @@
+// Plain JavaScript of a TypeScript benchmark, for the runs whose peak RSS is measured: tsx's loader adds
+// ~30 MiB to a node process (its hooks thread), which would count in the measured peak. Compiled with tsc
+// into .bench/engine-build, file by file (no bundler: the modules load as in the sources; inside the
+// project, so that node_modules resolve).
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { progress, ROOT } from './process.js';
+
+/** Compiles `source` (a .ts file of the project) and what it imports; returns the path of its .js. */
+export function compileForMeasuring(source: string): string {
+  const out = path.join(ROOT, '.bench', 'engine-build');
+  progress(`  compiling ${path.relative(ROOT, source)} with tsc into ${out}`);
+  execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--ignoreConfig',
+      '--noEmit',
+      'false',
+      '--outDir',
+      out,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'esnext',
+      '--target',
+      'es2022',
+      '--moduleResolution',
+      'bundler',
+      '--skipLibCheck',
+      '--esModuleInterop',
+      '--resolveJsonModule',
+      '--types',
+      'node',
+      source,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT },
+  );
+  // JavaScript modules of the tests are imported as they are (tsc does not copy them).
+  const server = path.join('test', 'support', 's3-server.mjs');
+  if (existsSync(path.join(ROOT, server))) {
+    mkdirSync(path.join(out, path.dirname(server)), { recursive: true });
+    copyFileSync(path.join(ROOT, server), path.join(out, server));
+  }
+  return path.join(out, path.relative(ROOT, source).replace(/\.ts$/, '.js'));
+}

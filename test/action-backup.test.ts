@@ -11,9 +11,9 @@ import {
   refsOf,
   tempDir,
 } from './support/fixtures.js';
-import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.mjs';
+import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.js';
 import { runAction, runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 import { s3Client } from './support/helpers.js';
 
 // The bundled backup action (dist/), run as the runner runs it, against a real S3-protocol server and

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRichRepository, objectsOf, tempDir } from './support/fixtures.js';
 import { runAction } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 import { s3Client } from './support/helpers.js';
 
 // Client-side encryption end to end through the bundled actions: the backup job holds only the public

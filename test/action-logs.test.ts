@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRichRepository, tempDir } from './support/fixtures.js';
-import { readZip, startArtifactService, type ArtifactService } from './support/artifact-service.mjs';
+import { readZip, startArtifactService, type ArtifactService } from './support/artifact-service.js';
 import { runAction } from './support/run-action.js';
 
 // Every bundled action writes a structured run log; in Actions it is uploaded with the real

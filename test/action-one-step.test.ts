@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { commitFile, createRichRepository, tempDir } from './support/fixtures.js';
 import { s3Client } from './support/helpers.js';
 import { runAction, runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The root action (backup → verify → prune → report in one step), bundled, against a real
 // S3-protocol server and real git repositories.

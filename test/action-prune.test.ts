@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { commitFile, createRichRepository, tempDir } from './support/fixtures.js';
 import { runAction, runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The bundled prune action against a real S3-protocol server, after real backups. The retention rules
 // themselves are tested in retention.test.ts and prune.test.ts.

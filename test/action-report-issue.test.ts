@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRichRepository, tempDir } from './support/fixtures.js';
-import { type GitHubApi, startGitHubApi } from './support/github-api.mjs';
+import { type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { runAction } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The bundled report and open-issue-on-failure actions, against a real S3 server and a local server
 // speaking the GitHub REST API (the engine's own tests cover the cases in depth).

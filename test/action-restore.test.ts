@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { commitFile, createRichRepository, git, objectsOf, refsOf, tempDir } from './support/fixtures.js';
-import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.mjs';
+import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.js';
 import { runAction } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The bundled restore action against a real S3-protocol server and a real git smart-HTTP server
 // (which also accepts pushes), after real backups made by the bundled backup action.

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from './support/fixtures.js';
 import { runAction, runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The bundled snapshot action (files) and the restore action's file path, against a real S3 server.
 let s3: S3Server;

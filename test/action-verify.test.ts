@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRichRepository, tempDir } from './support/fixtures.js';
 import { runAction, runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 import { s3Client } from './support/helpers.js';
 
 // The bundled verify action (and CLI) against a real S3-protocol server, after real backups.

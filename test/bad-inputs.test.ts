@@ -8,7 +8,7 @@ import { parseSnapshotSelector } from '../src/selection.js';
 import { createRichRepository, readTree, tempDir } from './support/fixtures.js';
 import { reader, s3Client } from './support/helpers.js';
 import { runAction } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // Every action (the bundled dist/, run as the runner runs it) given one bad input: exit code 1, exactly
 // one `::error::` line naming that input, no stack trace, and nothing written to the store. Each run

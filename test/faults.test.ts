@@ -14,8 +14,8 @@ import {
 } from './support/fixtures.js';
 import { s3Client } from './support/helpers.js';
 import { runCli } from './support/run-action.js';
-import { startFaultProxy, type FaultProxy } from './support/fault-proxy.mjs';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // Fault injection: the bundled CLI talks to the real S3-protocol server through a proxy that fails
 // requests the ways real object stores do (503 SlowDown, 500, a connection reset while the request is

@@ -30,7 +30,7 @@ import { LocalStore } from '../src/store/local-store.js';
 import { S3Store } from '../src/store/s3-store.js';
 import { readAll, type Store } from '../src/store/store.js';
 import { deterministicBytes, tempDir } from './support/fixtures.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // File snapshots end to end against both stores: the local folder and S3 (a real S3-protocol server).
 let s3: S3Server;

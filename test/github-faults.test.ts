@@ -1,11 +1,11 @@
 import Bottleneck from 'bottleneck';
 import { type ApiOptions, parseIssueSettings, runIssueOnFailure } from '../src/github/issue-on-failure.js';
 import { reader, captureStdout } from './support/helpers.js';
-import { startFaultProxy, type FaultProxy } from './support/fault-proxy.mjs';
-import { type GitHubApi, startGitHubApi } from './support/github-api.mjs';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { type GitHubApi, startGitHubApi } from './support/github-api.js';
 
 // The issue lifecycle of open-issue-on-failure against the local GitHub API behind the fault proxy
-// (test/support/fault-proxy.mjs): 500 and 503 answers, connections reset while the request is sent,
+// (test/support/fault-proxy.ts): 500 and 503 answers, connections reset while the request is sent,
 // answers cut off halfway after the server acted (a created issue whose answer never arrives), and
 // latency. Transient faults must never leave two open issues or a missed close; persistent ones fail
 // in bounded time.

@@ -29,7 +29,7 @@ import { type VerifyLevel, verifyStore } from '../src/verify.js';
 import { commitFile, createRichRepository, git, refsOf, tempDir } from './support/fixtures.js';
 import { s3Client } from './support/helpers.js';
 import { runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // Hostile store content, written behind the store's back (fs, or a plain S3 client) over real snapshots:
 // list, verify and restore must each fail with a message naming the snapshot (never a TypeError, never a

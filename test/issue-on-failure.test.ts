@@ -10,7 +10,7 @@ import {
   runIssueOnFailure,
 } from '../src/github/issue-on-failure.js';
 import { inputErrorOf, reader, failureWithout, captureStdout } from './support/helpers.js';
-import { type GitHubApi, secondaryRateLimit, serverError, startGitHubApi } from './support/github-api.mjs';
+import { type GitHubApi, secondaryRateLimit, serverError, startGitHubApi } from './support/github-api.js';
 
 // The open-issue-on-failure engine against a real HTTP server speaking GitHub's issue REST API.
 const TOKEN = 'ghs_issueTestToken0123456789abcdefghijKLMN';

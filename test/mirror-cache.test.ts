@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { restoreMirror, saveMirror } from '../src/git/mirror-cache.js';
 import { mirrorPath, readRefs, updateMirror } from '../src/git/mirror.js';
 import { resolveSource, type Source } from '../src/git/source.js';
-import { startCacheService, type CacheService } from './support/cache-service.mjs';
+import { startCacheService, type CacheService } from './support/cache-service.js';
 
 // The real @actions/cache client against a local fake of the Actions cache service (Twirp + Azurite).
 

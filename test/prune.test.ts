@@ -8,7 +8,7 @@ import { LocalStore } from '../src/store/local-store.js';
 import { S3Store } from '../src/store/s3-store.js';
 import type { Store } from '../src/store/store.js';
 import { tempDir } from './support/fixtures.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // Snapshots are written straight through the Store (parts, then the manifest), with chosen ids, on
 // both stores: a local folder and a real S3-protocol server on 127.0.0.1.

@@ -26,7 +26,7 @@ import type { Store } from '../src/store/store.js';
 import { TOOL } from '../src/version.js';
 import { commitFile, git, tempDir } from './support/fixtures.js';
 import { inputErrorOf, reader } from './support/helpers.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The report engine against real snapshots (backupAll, snapshotFiles) in both stores: the local
 // folder and S3 (a real S3-protocol server). The action and CLI wiring are tested elsewhere.

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { git, tempDir } from './support/fixtures.js';
-import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.mjs';
-import { type GitHubApi, startGitHubApi } from './support/github-api.mjs';
+import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.js';
+import { type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { startReposApi, type ReposApi } from './support/repos-api.js';
 import { type ActionRun, runAction, runCli } from './support/run-action.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 
 // The reusable workflow (.github/workflows/backup.yml) cannot run here, but its data flow can: this
 // file reads the workflow, evaluates the expressions it uses with a small evaluator of GitHub's

@@ -10,7 +10,7 @@ import {
   readZip,
   startArtifactService,
   type ArtifactService,
-} from './support/artifact-service.mjs';
+} from './support/artifact-service.js';
 
 // The run log itself, then its upload with the real @actions/artifact client against a local fake of
 // the Actions artifact service (Twirp + Azurite).

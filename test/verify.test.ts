@@ -22,7 +22,7 @@ import {
   verifyStore,
 } from '../src/verify.js';
 import { commitFile, createRichRepository, git, tempDir } from './support/fixtures.js';
-import { startS3Server, type S3Server } from './support/s3-server.mjs';
+import { startS3Server, type S3Server } from './support/s3-server.js';
 import { s3Client } from './support/helpers.js';
 
 // The verify engine against real backups, in a local folder and on S3 (a real S3-protocol server on

@@ -1,14 +1,16 @@
-// What the fake Actions results services (cache-service.mjs, artifact-service.mjs) share: Azurite as
+// What the fake Actions results services (cache-service.ts, artifact-service.ts) share: Azurite as
 // the blob store behind signed URLs, and a Twirp JSON server in front of a table of methods.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   BlobSASPermissions,
   BlobServiceClient,
+  type ContainerClient,
   SASProtocol,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
@@ -19,15 +21,36 @@ const ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export class TwirpError extends Error {
-  constructor(status, code, msg) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    msg: string,
+  ) {
     super(msg);
-    this.status = status;
-    this.code = code;
   }
 }
 
+/** A Twirp method: the request's JSON in, the answer's JSON out. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each method reads its own fields
+export type TwirpMethod = (request: any) => Promise<unknown>;
+
+export interface BlobContainer {
+  /** The temporary folder Azurite runs in (removed by close()). */
+  temp: string;
+  container: ContainerClient;
+  /** A SAS URL for `blob` with `permissions` (e.g. 'cw', 'r'), valid for an hour. */
+  signedUrl(blob: string, permissions: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TwirpServer {
+  /** http://127.0.0.1:<port>/ */
+  url: string;
+  close(): Promise<void>;
+}
+
 /** Starts Azurite (child process) on a free port and resolves with its blob endpoint. */
-function startAzurite(cwd) {
+function startAzurite(cwd: string): Promise<{ child: ChildProcess; endpoint: string }> {
   const pkg = createRequire(import.meta.url).resolve('azurite/package.json');
   const main = path.join(path.dirname(pkg), 'dist/src/blob/main.js');
   const child = spawn(
@@ -43,26 +66,27 @@ function startAzurite(cwd) {
   );
   let output = '';
   return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
+    const onData = (chunk: string) => {
       output += chunk;
       // With --blobPort 0 the chosen port is only known from this line.
       const m = /successfully listens on (http:\/\/\S+)/.exec(output);
       if (m) {
-        child.stdout.off('data', onData);
+        child.stdout!.off('data', onData);
         child.off('exit', onExit);
-        child.stdout.resume(); // keep draining, never print
+        child.stdout!.resume(); // keep draining, never print
         resolve({ child, endpoint: m[1].replace(/\/$/, '') });
       }
     };
-    const onExit = (code) => reject(new Error(`azurite exited (${code}) before listening: ${output}`));
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    const onExit = (code: number | null) =>
+      reject(new Error(`azurite exited (${code}) before listening: ${output}`));
+    child.stdout!.setEncoding('utf8').on('data', onData);
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.once('exit', onExit);
     child.once('error', reject);
   });
 }
 
-function stopChild(child) {
+function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     // SIGTERM lets Azurite close its server; SIGKILL if it lingers.
@@ -79,7 +103,7 @@ function stopChild(child) {
  * Azurite with one container, in a temporary folder: `signedUrl(blob, permissions)` hands out what the
  * clients upload to and download from; `close()` stops Azurite and removes the folder.
  */
-export async function startBlobContainer(name, containerName) {
+export async function startBlobContainer(name: string, containerName: string): Promise<BlobContainer> {
   const temp = mkdtempSync(path.join(tmpdir(), `${name}-`));
   const { child, endpoint } = await startAzurite(temp).catch((error) => {
     rmSync(temp, { recursive: true, force: true });
@@ -104,7 +128,7 @@ export async function startBlobContainer(name, containerName) {
     await close();
     throw error;
   }
-  const signedUrl = (blob, permissions) =>
+  const signedUrl = (blob: string, permissions: string) =>
     container.getBlobClient(blob).generateSasUrl({
       permissions: BlobSASPermissions.parse(permissions),
       expiresOn: new Date(Date.now() + 60 * 60 * 1000),
@@ -118,15 +142,21 @@ export async function startBlobContainer(name, containerName) {
  * /twirp/<service>/<Method> with `Authorization: Bearer <token>`, the body checked by `validate`
  * (which throws a TwirpError), answered by `methods[Method](request)`.
  */
-export async function startTwirpServer(service, token, methods, validate) {
+export async function startTwirpServer(
+  service: string,
+  token: string,
+  methods: Record<string, TwirpMethod>,
+  validate: (request: Record<string, unknown>) => void,
+): Promise<TwirpServer> {
   const prefix = `/twirp/${service}/`;
   const server = createServer(async (req, res) => {
-    const reply = (status, body) => {
+    const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     try {
-      const name = req.url.startsWith(prefix) ? req.url.slice(prefix.length) : '';
+      const url = req.url ?? '';
+      const name = url.startsWith(prefix) ? url.slice(prefix.length) : '';
       if (req.method !== 'POST' || !Object.hasOwn(methods, name)) {
         throw new TwirpError(404, 'bad_route', `no handler for ${req.method} ${req.url}`);
       }
@@ -142,12 +172,12 @@ export async function startTwirpServer(service, token, methods, validate) {
       // Twirp error shape; the client reads `msg`. Non-Twirp failures are 500s, which clients retry
       // (with back-off), so they are only answered for real failures of the service itself.
       if (error instanceof TwirpError) reply(error.status, { code: error.code, msg: error.message });
-      else reply(500, { code: 'internal', msg: String(error?.message ?? error) });
+      else reply(500, { code: 'internal', msg: String((error as Error | undefined)?.message ?? error) });
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${server.address().port}/`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -9,9 +9,40 @@
 // plus an added latency (a number, or a function of method and url, to hold chosen requests). `configure` changes the faults at any time; `stats` counts
 // requests and every injected fault, by kind.
 import { createServer, request as forward } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type FaultKind = '503' | '500' | 'reset' | 'cut';
+
+export interface FaultSettings {
+  /** Share of eligible requests that get a fault (0..1). */
+  rate: number;
+  /** Faults to choose from, evenly. */
+  kinds: FaultKind[];
+  /** Added before every request is handled; a function picks per request (to hold chosen ones). */
+  latencyMs: number | ((method: string, url: string) => number);
+  /** Which requests are eligible for faults. */
+  match: (method: string, url: string) => boolean;
+  /** Restart the random sequence. */
+  seed?: number;
+}
+
+export interface FaultProxy {
+  /** 'http://127.0.0.1:<port>' */
+  endpoint: string;
+  stats: {
+    requests: number;
+    forwarded: number;
+    injected: Record<FaultKind, number>;
+    /** `METHOD url` of every request, in order. */
+    seen: string[];
+  };
+  configure(changes: Partial<FaultSettings>): void;
+  injectedTotal(): number;
+  stop(): Promise<void>;
+}
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-function random(seed) {
+function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -22,26 +53,42 @@ function random(seed) {
   };
 }
 
-const S3_ERRORS = {
+const S3_ERRORS: Record<'503' | '500', [string, string]> = {
   503: ['SlowDown', 'Please reduce your request rate.'],
   500: ['InternalError', 'We encountered an internal error. Please try again.'],
 };
 
-/**
- * @param {{ target: string, seed?: number }} options target: the S3 server's endpoint (http://127.0.0.1:port)
- */
-export async function startFaultProxy({ target, seed = 1 }) {
+/** `target`: the S3 server's endpoint (http://127.0.0.1:port). */
+export async function startFaultProxy({
+  target,
+  seed = 1,
+}: {
+  target: string;
+  seed?: number;
+}): Promise<FaultProxy> {
   const upstream = new URL(target);
-  let settings = { rate: 0, kinds: ['503', '500', 'reset', 'cut'], latencyMs: 0, match: () => true };
+  let settings: FaultSettings = {
+    rate: 0,
+    kinds: ['503', '500', 'reset', 'cut'],
+    latencyMs: 0,
+    match: () => true,
+  };
   let next = random(seed);
-  const stats = { requests: 0, forwarded: 0, injected: { 503: 0, 500: 0, reset: 0, cut: 0 }, seen: [] };
-  const sockets = new Set();
+  const stats: FaultProxy['stats'] = {
+    requests: 0,
+    forwarded: 0,
+    injected: { 503: 0, 500: 0, reset: 0, cut: 0 },
+    seen: [],
+  };
+  const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
+    const method = req.method!;
+    const url = req.url!;
     stats.requests += 1;
     stats.seen.push(`${req.method} ${req.url}`);
-    const eligible = settings.match(req.method, req.url);
-    const kind =
+    const eligible = settings.match(method, url);
+    const kind: FaultKind | undefined =
       eligible && next() < settings.rate
         ? settings.kinds[Math.floor(next() * settings.kinds.length)]
         : undefined;
@@ -87,7 +134,7 @@ export async function startFaultProxy({ target, seed = 1 }) {
           stats.injected.cut += 1;
           let sent = 0;
           const half = Math.floor(length / 2);
-          answer.on('data', (chunk) => {
+          answer.on('data', (chunk: Buffer) => {
             if (sent >= half) return;
             const piece = chunk.subarray(0, half - sent);
             sent += piece.length;
@@ -103,7 +150,7 @@ export async function startFaultProxy({ target, seed = 1 }) {
       req.pipe(out);
     };
     const latency =
-      typeof settings.latencyMs === 'function' ? settings.latencyMs(req.method, req.url) : settings.latencyMs;
+      typeof settings.latencyMs === 'function' ? settings.latencyMs(method, url) : settings.latencyMs;
     if (latency > 0) setTimeout(go, latency);
     else go();
   });
@@ -111,14 +158,14 @@ export async function startFaultProxy({ target, seed = 1 }) {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats,
     /** Changes the faults: rate (0..1), kinds, latencyMs, match(method, url), and optionally a new seed. */
-    configure(changes) {
+    configure(changes: Partial<FaultSettings>) {
       settings = { ...settings, ...changes };
       if (changes.seed !== undefined) next = random(changes.seed);
     },

@@ -9,18 +9,45 @@
 // Not modelled: branch scopes, eviction, size limits.
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { startBlobContainer, startTwirpServer, TwirpError } from './results-service.mjs';
+import { startBlobContainer, startTwirpServer, TwirpError } from './results-service.js';
 
-export async function startCacheService() {
+export interface CacheEntry {
+  key: string;
+  /** The client's version hash (paths + compression method + OS); lookups must match it. */
+  version: string;
+  /** Archive size in bytes. */
+  size: number;
+}
+
+export interface CacheService {
+  /**
+   * What a job step sees, for `Object.assign(process.env, env)`: ACTIONS_RESULTS_URL,
+   * ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_SERVICE_V2, GITHUB_SERVER_URL, ACTIONS_CACHE_MODE, RUNNER_TEMP.
+   */
+  env: Record<string, string>;
+  /** Closes the Twirp server, stops Azurite, removes the temp folder. */
+  stop(): Promise<void>;
+  /** Finalized entries, oldest first. */
+  entries(): CacheEntry[];
+}
+
+interface StoredEntry extends CacheEntry {
+  blob: string;
+  seq: number;
+  finalized: boolean;
+}
+
+/** Fake GitHub Actions cache service v2 (Twirp on 127.0.0.1) backed by Azurite. */
+export async function startCacheService(): Promise<CacheService> {
   const blobs = await startBlobContainer('cache-service', 'actions-cache');
   const { container, signedUrl } = blobs;
 
   const token = randomBytes(16).toString('hex');
   /** key\0version → { key, version, size, blob, seq, finalized } */
-  const store = new Map();
+  const store = new Map<string, StoredEntry>();
   let seq = 0;
 
-  function find(key, restoreKeys, version) {
+  function find(key: string, restoreKeys: string[], version: string): StoredEntry | undefined {
     const ready = [...store.values()]
       .filter((e) => e.finalized && e.version === version)
       .sort((a, b) => b.seq - a.seq); // newest first
@@ -34,7 +61,7 @@ export async function startCacheService() {
   }
 
   const methods = {
-    async CreateCacheEntry({ key, version }) {
+    async CreateCacheEntry({ key, version }: { key: string; version: string }) {
       const id = `${key}\0${version}`;
       // GitHub answers 409 (twirp already_exists), not ok:false; the client logs it at info level.
       if (store.has(id)) {
@@ -44,11 +71,19 @@ export async function startCacheService() {
           'cache entry with the same key, version, and scope already exists',
         );
       }
-      const entry = { key, version, size: 0, blob: `${++seq}.tar`, seq, finalized: false };
+      const entry: StoredEntry = { key, version, size: 0, blob: `${++seq}.tar`, seq, finalized: false };
       store.set(id, entry);
       return { ok: true, signed_upload_url: await signedUrl(entry.blob, 'cw') };
     },
-    async FinalizeCacheEntryUpload({ key, version, size_bytes }) {
+    async FinalizeCacheEntryUpload({
+      key,
+      version,
+      size_bytes,
+    }: {
+      key: string;
+      version: string;
+      size_bytes: string | number;
+    }) {
       const entry = store.get(`${key}\0${version}`);
       if (!entry || entry.finalized) throw new TwirpError(404, 'not_found', 'no pending cache entry');
       // Check the upload really landed and matches the size the client claims.
@@ -56,10 +91,18 @@ export async function startCacheService() {
       if (props.contentLength !== Number(size_bytes)) {
         return { ok: false, message: `uploaded ${props.contentLength} bytes, expected ${size_bytes}` };
       }
-      Object.assign(entry, { size: props.contentLength, finalized: true });
+      Object.assign(entry, { size: props.contentLength!, finalized: true });
       return { ok: true, entry_id: String(entry.seq) };
     },
-    async GetCacheEntryDownloadURL({ key, restore_keys = [], version }) {
+    async GetCacheEntryDownloadURL({
+      key,
+      restore_keys = [],
+      version,
+    }: {
+      key: string;
+      restore_keys?: string[];
+      version: string;
+    }) {
       const entry = find(key, restore_keys, version);
       if (!entry) return { ok: false };
       return { ok: true, signed_download_url: await signedUrl(entry.blob, 'r'), matched_key: entry.key };

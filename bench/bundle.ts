@@ -20,7 +20,7 @@
 //   git pack-objects' VmHWM is almost all file-backed (its mmap of the pack), not allocated memory.
 // - S3 server CPU: this process's CPU time during the spawned process (process.cpuUsage).
 //
-// The S3 server (test/support/s3-server.mjs, bucket `bench`) runs in a worker thread of this process
+// The S3 server (test/support/s3-server.ts, bucket `bench`) runs in a worker thread of this process
 // (startServer() in bench/lib/s3.ts; the generator is in bench/data.ts), so that its request handling
 // does not delay the sampling timer of the main thread.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

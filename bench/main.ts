@@ -299,7 +299,7 @@ function render({
       `${versions.zstd ?? 'zstd: not installed'}; ${versions.tar ?? 'tar: not installed'}; backup-action ${versions.backupAction}`,
   );
   out.push(
-    '- S3: the local S3-protocol server of the tests (test/support/s3-server.mjs, in-memory, over plain http on ' +
+    '- S3: the local S3-protocol server of the tests (test/support/s3-server.ts, in-memory, over plain http on ' +
       '127.0.0.1), in a worker thread of the bench process: it shares the cores with the contenders. Folder: a ' +
       'folder on the same disk. restic 0.14 cannot use a plain-http S3 endpoint, so its repository is a local ' +
       'folder and it is compared with the folder destinations. rclone uploads to S3 with ' +

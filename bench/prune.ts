@@ -14,7 +14,7 @@ import type { RetentionPolicy } from '../src/retention/policy.js';
 import { FORMAT_VERSION, type GitManifest, newSnapshotId } from '../src/snapshot/manifest.js';
 import { S3Store } from '../src/store/s3-store.js';
 import type { Store } from '../src/store/store.js';
-import { startS3Server } from '../test/support/s3-server.mjs';
+import { startS3Server } from '../test/support/s3-server.js';
 
 export interface PruneBenchResult {
   repos: number;

@@ -3,7 +3,6 @@
 // into .bench/engine-build, file by file (no bundler: the modules load as in the sources; inside the
 // project, so that node_modules resolve).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { progress, ROOT } from './process.js';
 
@@ -37,11 +36,5 @@ export function compileForMeasuring(source: string): string {
     ],
     { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT },
   );
-  // JavaScript modules of the tests are imported as they are (tsc does not copy them).
-  const server = path.join('test', 'support', 's3-server.mjs');
-  if (existsSync(path.join(ROOT, server))) {
-    mkdirSync(path.join(out, path.dirname(server)), { recursive: true });
-    copyFileSync(path.join(ROOT, server), path.join(out, server));
-  }
   return path.join(out, path.relative(ROOT, source).replace(/\.ts$/, '.js'));
 }

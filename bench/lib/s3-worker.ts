@@ -1,6 +1,6 @@
 // The worker thread of startServer() (s3.ts): runs the S3 server of the tests until told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { startS3Server } from '../../test/support/s3-server.mjs';
+import { startS3Server } from '../../test/support/s3-server.js';
 import { BUCKET, CREDENTIALS, type ServerWorkerData, type ServerWorkerMessage } from './s3.js';
 
 const port = parentPort;

@@ -1,4 +1,4 @@
-// The local S3-protocol server of the tests (test/support/s3-server.mjs), run in a worker thread of the
+// The local S3-protocol server of the tests (test/support/s3-server.ts), run in a worker thread of the
 // bench process (s3-worker.ts) so that its request handling does not delay the sampling timer of the
 // main thread; the environment of the measured commands; listing and deleting in its bucket.
 import type { _Object } from '@aws-sdk/client-s3';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, expect, jest } from '@jest/globals';
 import { S3Client } from '@aws-sdk/client-s3';
 import { inspect } from 'node:util';
 import { InputError } from '../../src/util/errors.js';
-import type { S3Server } from './s3-server.mjs';
+import type { S3Server } from './s3-server.js';
 
 /** An input reader over a plain object, as the actions' core.getInput would be. */
 export const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';

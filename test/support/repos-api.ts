@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 // /users/{user}/repos, /user, /user/repos (and the /organizations/{id}/repos, /user/{id}/repos pages
 // their Link headers point to), with tokens, pagination, forced faults and a request log.
 //
-// The same server as the one inside test/plan.test.ts, taken out so that other tests (the reusable
+// The same server as the one inside test/unit/plan.test.ts, taken out so that other tests (the reusable
 // workflow's) list an organization the way the plan action does; plan.test.ts can import it from here
 // unchanged.
 

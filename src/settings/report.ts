@@ -8,7 +8,7 @@ import { errorMessage, InputError } from '../util/errors.js';
 import { readStoreSettings, type StoreSettings } from './destination.js';
 import { type InputReader, parseList } from './inputs.js';
 
-/** What `report` was asked to do, validated before anything is read. */
+/** What the report measures (max-age, the repositories expected) and where its JSON goes. */
 export interface ReportQuery extends ReportOptions {
   /** `repositories` as given: each one expected to have a snapshot. Empty: whatever the store holds. */
   repositories: string[];
@@ -16,7 +16,6 @@ export interface ReportQuery extends ReportOptions {
   jsonPath: string;
 }
 
-/** Parses and validates the inputs of `report` before anything is read. */
 /** What `report` was asked to do, validated before anything is read. */
 export interface ReportSettings extends ReportQuery {
   store: StoreSettings;

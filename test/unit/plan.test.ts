@@ -454,6 +454,12 @@ describe('shards', () => {
     expect(globToRegExp('re?o').test('repo')).toBe(true);
     expect(globToRegExp('re?o').test('reo')).toBe(false);
   });
+
+  test('globs: any case, and * matches a name starting with a dot', () => {
+    expect(globToRegExp('api-*').test('API-gateway')).toBe(true);
+    expect(globToRegExp('*').test('.github')).toBe(true);
+    expect(globToRegExp('octo-org/.git*').test('Octo-Org/.github')).toBe(true);
+  });
 });
 
 describe('the plan action', () => {

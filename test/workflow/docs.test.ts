@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { renderReadme } from '../../scripts/generate-docs.mjs';
+import { renderReadme } from '../../scripts/generate-docs.js';
 
 test('README inputs/outputs tables match the action.yml files (npm run docs)', async () => {
   const readme = readFileSync('README.md', 'utf8');

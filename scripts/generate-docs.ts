@@ -8,21 +8,26 @@ import { parse } from 'yaml';
 const root = path.resolve(import.meta.dirname, '..');
 // The root action and every action under actions/ have their tables in the README (a missing marker
 // is an error).
-const ACTIONS = {
+const ACTIONS: Record<string, string> = {
   'backup-action': 'action.yml',
   ...Object.fromEntries(
     readdirSync(path.join(root, 'actions')).map((name) => [name, `actions/${name}/action.yml`]),
   ),
 };
 
-const cell = (text) =>
+const cell = (text: unknown) =>
   String(text ?? '')
     .replace(/\|/g, '\\|')
     .replace(/\n/g, ' ')
     .trim();
 
-export function renderTables(file) {
-  const action = parse(readFileSync(path.join(root, file), 'utf8'));
+interface ActionYaml {
+  inputs?: Record<string, { required?: boolean; default?: string; description?: string }>;
+  outputs?: Record<string, { description?: string }>;
+}
+
+export function renderTables(file: string): string {
+  const action = parse(readFileSync(path.join(root, file), 'utf8')) as ActionYaml;
   const inputs = Object.entries(action.inputs ?? {}).map(
     ([name, input]) =>
       `| \`${name}\` | ${input.required ? 'yes' : 'no'} | ${input.default ? `\`${cell(input.default)}\`` : ''} | ${cell(input.description)} |`,
@@ -42,12 +47,15 @@ export function renderTables(file) {
 }
 
 /** The README with fresh tables, formatted as `prettier --check` wants it. */
-export async function renderReadme(readme) {
+export async function renderReadme(readme: string): Promise<string> {
   let result = readme;
   for (const [name, file] of Object.entries(ACTIONS)) {
     const pattern = new RegExp(`(<!-- action-docs:${name} -->)[\\s\\S]*?(<!-- /action-docs:${name} -->)`);
     if (!pattern.test(result)) throw new Error(`README.md has no <!-- action-docs:${name} --> markers`);
-    result = result.replace(pattern, (_, start, end) => `${start}\n${renderTables(file)}\n${end}`);
+    result = result.replace(
+      pattern,
+      (_, start: string, end: string) => `${start}\n${renderTables(file)}\n${end}`,
+    );
   }
   const options = (await prettier.resolveConfig(path.join(root, 'README.md'))) ?? {};
   return prettier.format(result, { ...options, parser: 'markdown' });

@@ -6,12 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const cli = (...args) =>
+const cli = (...args: string[]) =>
   execFileSync('node', [path.join(root, 'dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
-const refs = (dir) =>
+const refs = (dir: string) =>
   execFileSync('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: dir, encoding: 'utf8' });
 
-function step(title, output) {
+function step(title: string, output: string): void {
   console.log(`\n$ ${title}\n${output.trimEnd()}`);
 }
 

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { mapLimit } from '../src/util/concurrency.js';
 import { pruneStore } from '../src/retention/prune.js';
 import type { RetentionPolicy } from '../src/retention/policy.js';
-import { FORMAT_VERSION, type GitManifest, newSnapshotId } from '../src/snapshot/manifest.js';
+import { BUNDLE_FORMAT_VERSION, type GitManifest, newSnapshotId } from '../src/snapshot/manifest.js';
 import { S3Store } from '../src/store/s3-store.js';
 import type { Store } from '../src/store/store.js';
 import { startS3Server } from '../test/support/s3-server.js';
@@ -111,7 +111,7 @@ async function seed(store: Store, repos: number, snapshots: number): Promise<voi
     await store.createExclusive(`${folder}repo.bundle`, PART);
     const manifest: GitManifest = {
       format: 'backup-action-snapshot',
-      formatVersion: FORMAT_VERSION,
+      formatVersion: BUNDLE_FORMAT_VERSION,
       id,
       kind: 'git',
       source,

@@ -7,7 +7,7 @@ import { idTime, listSnapshots } from '../snapshot/catalog.js';
 import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
 import { HashingStream } from '../snapshot/hash.js';
 import {
-  FORMAT_VERSION,
+  FILES_FORMAT_VERSION,
   type FilesManifest,
   MANIFEST_NAME,
   newSnapshotId,
@@ -78,7 +78,7 @@ export async function snapshotFiles(
 
   const manifest: FilesManifest = {
     format: 'backup-action-snapshot',
-    formatVersion: FORMAT_VERSION,
+    formatVersion: FILES_FORMAT_VERSION,
     id,
     kind: 'files',
     source: settings.name,

@@ -1,20 +1,21 @@
-import { pipeline } from 'node:stream';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { mapLimit } from '../util/concurrency.js';
-import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
+import type { EncryptTo } from '../crypto/age.js';
 import { errorMessage } from '../util/errors.js';
-import { gitStream } from './git.js';
+import { droppedBytes, packBase, presentObjects, uploadPack, writePack } from './packs.js';
 import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './mirror.js';
 import { restoreMirror, saveMirror } from './mirror-cache.js';
 import type { Source } from './source.js';
 import * as log from '../log/log.js';
 import { redact } from '../util/secrets.js';
 import { idTime, listSnapshots, readGitManifest, type SnapshotRef } from '../snapshot/catalog.js';
-import { HashingStream } from '../snapshot/hash.js';
 import {
-  FORMAT_VERSION,
   type GitManifest,
   MANIFEST_NAME,
   newSnapshotId,
+  PACKS_FORMAT_VERSION,
+  packPrefix,
   type Part,
   snapshotPrefix,
 } from '../snapshot/manifest.js';
@@ -113,12 +114,15 @@ async function backupWithMirror(
   const now = new Date(newest ? Math.max(clock, idTime(newest.id) + 1) : clock);
   const id = newSnapshotId(now);
   const folder = snapshotPrefix('git', source.name, id);
-  const parts: Part[] = [];
-  if (refCount > 0) parts.push(await uploadBundle(store, folder, mirror, options.encryptTo));
+  const { parts, dropped } =
+    refCount > 0
+      ? await uploadPacks(store, source, mirror, state.refs, previous, options.encryptTo)
+      : { parts: [], dropped: 0 };
+  const added = parts.filter((part) => part.added).reduce((sum, part) => sum + part.size, 0);
 
   const manifest: GitManifest = {
     format: 'backup-action-snapshot',
-    formatVersion: FORMAT_VERSION,
+    formatVersion: PACKS_FORMAT_VERSION,
     id,
     kind: 'git',
     source: source.name,
@@ -126,7 +130,13 @@ async function backupWithMirror(
     createdAt: now.toISOString(),
     tool: TOOL,
     tags: options.tags,
-    git: { empty: refCount === 0, objectFormat: state.objectFormat, head: state.head, refs: state.refs },
+    git: {
+      empty: refCount === 0,
+      objectFormat: state.objectFormat,
+      head: state.head,
+      refs: state.refs,
+      droppedBytes: dropped,
+    },
     parts,
     size: parts.reduce((sum, part) => sum + part.size, 0),
   };
@@ -138,8 +148,10 @@ async function backupWithMirror(
     throw new Error(`snapshot ${id} already has a manifest; refusing to overwrite it`);
   }
   await cacheMirror();
-  log.info(`${source.spec}: snapshot ${id} written, ${manifest.size} bytes`);
-  return { ...base, status: 'created', snapshotId: id, bytes: manifest.size + body.length, refs: refCount };
+  log.info(
+    `${source.spec}: snapshot ${id} written, ${added} bytes uploaded, ${manifest.size} bytes in its packs`,
+  );
+  return { ...base, status: 'created', snapshotId: id, bytes: added + body.length, refs: refCount };
 }
 
 /**
@@ -169,30 +181,52 @@ async function readPrevious(
   return previous;
 }
 
-/** git bundle → (age encryption) → SHA-256 and size on the way → store, as one stream. */
-async function uploadBundle(
+/**
+ * The snapshot's pack set: the previous snapshot's packs plus one new pack of what its refs do not
+ * reach (or one full pack when the set starts afresh, see packBase), uploaded with its index.
+ */
+async function uploadPacks(
   store: Store,
-  folder: string,
+  source: Source,
   mirror: string,
+  refs: Record<string, string>,
+  previous: GitManifest | undefined,
   encryptTo?: EncryptTo,
-): Promise<Part> {
-  const name = encryptTo ? 'repo.bundle.age' : 'repo.bundle';
-  const hashing = new HashingStream();
-  const bundle = gitStream(['bundle', 'create', '--quiet', '-', '--all'], { cwd: mirror });
-  // pipeline() destroys every stream on the first error, so a failing git aborts the upload.
-  if (encryptTo) pipeline(bundle, encryptStream(encryptTo), hashing, () => {});
-  else pipeline(bundle, hashing, () => {});
-  try {
-    await store.upload(`${folder}${name}`, hashing);
-  } catch (error) {
-    hashing.destroy(); // and so git, through the pipeline
-    throw error;
+): Promise<{ parts: Part[]; dropped: number }> {
+  let { base, fresh } = packBase(previous);
+  if (base && !(await allStored(store, source.name, base.parts))) {
+    base = undefined;
+    fresh = "the previous snapshot's packs are not all in the store";
   }
-  return {
-    name,
-    type: 'git-bundle',
-    size: hashing.bytes,
-    sha256: hashing.digest(),
-    ...(encryptTo ? { encryption: describeEncryption(encryptTo) } : {}),
-  };
+  if (fresh) log.info(`${source.spec}: one full pack (${fresh})`);
+  const oldTips = base ? await presentObjects(mirror, Object.values(base.refs)) : [];
+  // Beside the mirror, not in it: git must never see these as the mirror's own packs.
+  const folder = await fs.mkdtemp(path.join(path.dirname(mirror), '.pack-'));
+  try {
+    const written = await writePack(mirror, refs, oldTips, folder);
+    const reused = base?.parts ?? [];
+    // Content-addressed: a pack the set has already (the same objects) is not uploaded again.
+    const known = written && reused.some((part) => part.pack === written.checksum);
+    const uploaded = written && !known ? await uploadPack(store, source.name, written, encryptTo) : [];
+    const dropped = base ? base.droppedBytes + (await droppedBytes(mirror, oldTips, Object.values(refs))) : 0;
+    return { parts: [...reused.map(withoutAdded), ...uploaded], dropped };
+  } finally {
+    await fs.rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** A reused part: listed again, but not added by this snapshot. */
+function withoutAdded(part: Part): Part {
+  const copy = { ...part };
+  delete copy.added;
+  return copy;
+}
+
+/** Whether every part is in the repository's pack folder with its size (one listing). */
+async function allStored(store: Store, source: string, parts: Part[]): Promise<boolean> {
+  const sizes = new Map<string, number>();
+  for await (const object of store.list(packPrefix(source))) {
+    sizes.set(object.key.slice(object.key.lastIndexOf('/') + 1), object.size);
+  }
+  return parts.every((part) => sizes.get(part.name) === part.size);
 }

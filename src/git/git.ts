@@ -10,6 +10,8 @@ export interface GitOptions {
   cwd?: string;
   /** Extra environment, e.g. GIT_CONFIG_* entries with the auth header. */
   env?: NodeJS.ProcessEnv;
+  /** Written to git's stdin (which is closed either way). */
+  input?: string;
 }
 
 export class GitError extends Error {
@@ -82,6 +84,8 @@ function start(
   const child = spawn('git', args, { cwd: options.cwd, env: environment(options.env) });
   const chunks: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stdin.on('error', () => {}); // git may exit before reading it all; its exit code says why
+  child.stdin.end(options.input ?? '');
   return { child, stderr: () => Buffer.concat(chunks).toString('utf8') };
 }
 

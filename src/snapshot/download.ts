@@ -7,7 +7,7 @@ import { errorMessage, InputError } from '../util/errors.js';
 import type { Store } from '../store/store.js';
 import type { SnapshotRef } from './catalog.js';
 import { HashingStream } from './hash.js';
-import { type Part, snapshotPrefix } from './manifest.js';
+import { type Part, partKey } from './manifest.js';
 
 /** A restore goes into a new or empty folder, never over anything. */
 export async function checkTarget(target: string): Promise<void> {
@@ -56,7 +56,7 @@ export async function downloadVerified(
       `part ${part.name} of ${snapshot.source} ${snapshot.id} is corrupt: expected ${part.size} bytes with ` +
         `sha256 ${part.sha256}, ${found}`,
     );
-  const key = `${snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)}${part.name}`;
+  const key = partKey(snapshot, part);
   // The SHA-256 covers the stored (encrypted) bytes; decryption authenticates every chunk besides.
   const stages: NodeJS.ReadWriteStream[] = part.encryption ? [hashing, decryptStream(keys!)] : [hashing];
   try {

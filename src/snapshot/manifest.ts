@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionDescription } from '../crypto/age.js';
 
-/** Bumped when the layout or manifest changes incompatibly; readers refuse newer versions. */
-export const FORMAT_VERSION = 1;
+/**
+ * Bumped when the layout or manifest changes incompatibly; readers refuse newer versions. Version 2:
+ * a repository snapshot is a set of packs shared with other snapshots (docs/FORMAT.md); file snapshots
+ * are still written as version 1, and version 1 repository snapshots (one bundle) stay readable.
+ */
+export const NEWEST_FORMAT_VERSION = 2;
+/** Repository snapshots as one bundle (written up to 0.1; read, verified, restored and pruned still). */
+export const BUNDLE_FORMAT_VERSION = 1;
+/** Repository snapshots as a set of shared packs. */
+export const PACKS_FORMAT_VERSION = 2;
+/** File snapshots (their layout did not change in version 2). */
+export const FILES_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'manifest.json';
 
 /**
@@ -20,11 +30,25 @@ export function newSnapshotId(now: Date): string {
 export type SnapshotKind = 'git' | 'files';
 export const SNAPSHOT_KINDS: SnapshotKind[] = ['git', 'files'];
 
+/** Parts of a version 2 repository snapshot: git packs and their indexes, shared by snapshots. */
+export const PACK_TYPES = ['git-pack', 'git-pack-index'] as const;
+export type PackType = (typeof PACK_TYPES)[number];
+
 export interface Part {
-  /** File name inside the snapshot's folder. */
+  /**
+   * File name: inside the snapshot's folder, or (packs) inside the repository's pack folder
+   * `packs/git/<source>/`, as `pack-<checksum>.pack` / `.idx` (+ `.age` when encrypted).
+   */
   name: string;
-  /** `git-bundle` (a `git bundle` v2/v3 file of every ref) or `tar` (a POSIX tar of the files). */
-  type: 'git-bundle' | 'tar';
+  /**
+   * `git-bundle` (a `git bundle` v2/v3 file of every ref; version 1), `tar` (a POSIX tar of the files),
+   * `git-pack` / `git-pack-index` (a self-contained git pack and its index; version 2).
+   */
+  type: 'git-bundle' | 'tar' | PackType;
+  /** Packs: git's checksum of the plaintext pack (the `<checksum>` of its name). */
+  pack?: string;
+  /** Packs: true when this snapshot uploaded it (the bytes it added); absent when it reuses it. */
+  added?: boolean;
   /** How the part was compressed before storing (absent: not compressed). */
   compression?: 'zstd' | 'gzip' | 'none';
   /** Size and SHA-256 of the stored bytes (after compression and encryption). */
@@ -59,6 +83,11 @@ export interface GitManifest extends ManifestBase {
     objectFormat: string;
     head: string | null;
     refs: Record<string, string>;
+    /**
+     * Version 2: bytes of history in the pack set that no ref reaches any more (force-pushes, deleted
+     * branches), estimated when it was dropped; a large share starts a fresh pack set.
+     */
+    droppedBytes?: number;
   };
 }
 
@@ -72,6 +101,25 @@ export interface FilesManifest extends ManifestBase {
 }
 
 export type Manifest = GitManifest | FilesManifest;
+
+/** Where a repository's packs are stored, shared by its snapshots: `packs/git/<source>/`. */
+export function packPrefix(source: string): string {
+  return `packs/git/${source}/`;
+}
+
+export function isPackPart(part: Pick<Part, 'type'>): boolean {
+  return (PACK_TYPES as readonly string[]).includes(part.type);
+}
+
+/** The key of a part: in its snapshot's folder, or in the repository's pack folder. */
+export function partKey(snapshot: { kind: SnapshotKind; source: string; id: string }, part: Part): string {
+  return isPackPart(part)
+    ? `${packPrefix(snapshot.source)}${part.name}`
+    : `${snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)}${part.name}`;
+}
+
+/** `pack-<checksum>.pack`, `.idx`, with `.age` when encrypted: what a pack part may be called. */
+export const PACK_NAME = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.(pack|idx)(\.age)?$/;
 
 /** Key of a snapshot's folder: `<kind>/<source>/<id>/`. */
 export function snapshotPrefix(kind: SnapshotKind, source: string, id: string): string {
@@ -95,9 +143,9 @@ export function parseManifest(text: string, where: string): Manifest {
   if (!Number.isSafeInteger(value.formatVersion) || value.formatVersion < 1) {
     throw new Error(`${where} has an invalid format version ${quoted(value.formatVersion)}`);
   }
-  if (value.formatVersion > FORMAT_VERSION) {
+  if (value.formatVersion > NEWEST_FORMAT_VERSION) {
     throw new Error(
-      `${where} has format version ${value.formatVersion}; this version reads up to ${FORMAT_VERSION}. Upgrade backup-action.`,
+      `${where} has format version ${value.formatVersion}; this version reads up to ${NEWEST_FORMAT_VERSION}. Upgrade backup-action.`,
     );
   }
   if (!SNAPSHOT_ID.test(value.id) || !SNAPSHOT_KINDS.includes(value.kind) || !Array.isArray(value.parts)) {
@@ -107,6 +155,7 @@ export function parseManifest(text: string, where: string): Manifest {
   else if (!Number.isSafeInteger(value.files?.count) || !Number.isSafeInteger(value.files?.bytes)) {
     throw new Error(`${where} is incomplete (files.count or files.bytes missing)`);
   }
+  const names = new Set<string>();
   for (const part of value.parts as unknown[] as Array<Part | null>) {
     // A part that is not an object, or a name that is not a string (["repo.bundle"] and 123 pass the
     // pattern once turned into text), used to fail later with a TypeError naming no snapshot.
@@ -116,8 +165,14 @@ export function parseManifest(text: string, where: string): Manifest {
     if (!/^[A-Za-z0-9._-]+$/.test(part.name) || part.name.startsWith('.')) {
       throw new Error(`${where} names an unsafe part ${quoted(part.name)}`);
     }
-    const expectedType = value.kind === 'git' ? 'git-bundle' : 'tar';
-    if (part.type !== expectedType || !['zstd', 'gzip', 'none', undefined].includes(part.compression)) {
+    if (names.has(part.name)) throw new Error(`${where} lists the part ${quoted(part.name)} twice`);
+    names.add(part.name);
+    const expectedTypes: string[] =
+      value.kind === 'files' ? ['tar'] : value.formatVersion >= 2 ? [...PACK_TYPES] : ['git-bundle'];
+    if (
+      !expectedTypes.includes(part.type) ||
+      !['zstd', 'gzip', 'none', undefined].includes(part.compression)
+    ) {
       throw new Error(
         `${where} has a part ${part.name} of unknown type or compression; upgrade backup-action`,
       );
@@ -125,13 +180,46 @@ export function parseManifest(text: string, where: string): Manifest {
     if (!Number.isSafeInteger(part.size) || part.size < 0 || !/^[0-9a-f]{64}$/.test(part.sha256)) {
       throw new Error(`${where} has an invalid size or sha256 for part ${part.name}`);
     }
+    if (isPackPart(part)) checkPackPart(part, where);
   }
+  if (value.kind === 'git' && value.formatVersion >= 2) checkPackPairs(value.parts, where);
   return value;
+}
+
+/** A pack part's name says what it is: `pack-<its checksum>.pack|idx`, `.age` exactly when encrypted. */
+function checkPackPart(part: Part, where: string): void {
+  const match = PACK_NAME.exec(part.name);
+  const extension = part.type === 'git-pack' ? 'pack' : 'idx';
+  if (
+    !match ||
+    match[1] !== part.pack ||
+    match[2] !== extension ||
+    Boolean(match[3]) !== Boolean(part.encryption)
+  ) {
+    throw new Error(
+      `${where} has a pack part ${quoted(part.name)} whose name does not match its type, checksum or encryption`,
+    );
+  }
+}
+
+/** Every pack comes with its index and the other way round: git can read neither alone. */
+function checkPackPairs(parts: Part[], where: string): void {
+  const packs = new Set(parts.filter((p) => p.type === 'git-pack').map((p) => p.pack));
+  const indexes = new Set(parts.filter((p) => p.type === 'git-pack-index').map((p) => p.pack));
+  const unpaired = [...packs]
+    .filter((p) => !indexes.has(p))
+    .concat([...indexes].filter((p) => !packs.has(p)));
+  if (unpaired.length > 0)
+    throw new Error(`${where} lists pack ${quoted(unpaired[0])} without its pair (.pack and .idx)`);
 }
 
 function checkGit(value: GitManifest, where: string): void {
   if (typeof value.git?.refs !== 'object' || value.git.refs === null) {
     throw new Error(`${where} is incomplete (git.refs missing)`);
+  }
+  const dropped = value.git.droppedBytes;
+  if (dropped !== undefined && (!Number.isSafeInteger(dropped) || dropped < 0)) {
+    throw new Error(`${where} has an invalid git.droppedBytes ${quoted(dropped)}`);
   }
   const head = value.git.head;
   if ((head !== null && !isRefName(head)) || typeof value.url !== 'string' || value.url.startsWith('-')) {

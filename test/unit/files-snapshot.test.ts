@@ -21,7 +21,7 @@ import {
 import { readFilesSettings } from '../../src/settings/snapshot.js';
 import { listSnapshots, readManifest, type SnapshotRef } from '../../src/snapshot/catalog.js';
 import {
-  FORMAT_VERSION,
+  FILES_FORMAT_VERSION,
   type FilesManifest,
   newSnapshotId,
   snapshotPrefix,
@@ -569,7 +569,7 @@ async function storeCrafted(store: Store, entries: CraftedEntry[]): Promise<Snap
   await store.upload(`${folder}files.tar`, Readable.from([tar]));
   const manifest: FilesManifest = {
     format: 'backup-action-snapshot',
-    formatVersion: FORMAT_VERSION,
+    formatVersion: FILES_FORMAT_VERSION,
     id,
     kind: 'files',
     source: 'crafted',

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { NEWEST_REASON, pruneStore, REMOVE_REASON, type PruneOptions } from '../../src/retention/prune.js';
 import { EMPTY_POLICY_REASON } from '../../src/retention/policy.js';
 import { idTime, listSnapshots } from '../../src/snapshot/catalog.js';
-import { FORMAT_VERSION, type Manifest, type SnapshotKind } from '../../src/snapshot/manifest.js';
+import { BUNDLE_FORMAT_VERSION, type Manifest, type SnapshotKind } from '../../src/snapshot/manifest.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { S3Store } from '../../src/store/s3-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -80,7 +80,7 @@ async function writeSnapshot(
   } as const;
   const common = {
     format: 'backup-action-snapshot' as const,
-    formatVersion: FORMAT_VERSION,
+    formatVersion: BUNDLE_FORMAT_VERSION,
     id,
     source,
     createdAt: new Date(idTime(id)).toISOString(),

@@ -14,7 +14,7 @@ import { failureText } from '../../src/report/text.js';
 import { readReportQuery, readReportSettings, type ReportQuery } from '../../src/settings/report.js';
 import { listSnapshots } from '../../src/snapshot/catalog.js';
 import {
-  FORMAT_VERSION,
+  BUNDLE_FORMAT_VERSION,
   type GitManifest,
   MANIFEST_NAME,
   snapshotPrefix,
@@ -308,7 +308,7 @@ describe('rendering and size', () => {
       const source = `github.com/org-${index % 7}/repository-${String(index).padStart(4, '0')}`;
       const manifest: GitManifest = {
         format: 'backup-action-snapshot',
-        formatVersion: FORMAT_VERSION,
+        formatVersion: BUNDLE_FORMAT_VERSION,
         id,
         kind: 'git',
         source,

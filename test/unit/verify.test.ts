@@ -8,7 +8,7 @@ import { backupAll, type BackupOptions } from '../../src/git/backup.js';
 import { InputError } from '../../src/util/errors.js';
 import { resolveSource } from '../../src/git/source.js';
 import { listSnapshots, readManifest } from '../../src/snapshot/catalog.js';
-import { FORMAT_VERSION, snapshotPrefix } from '../../src/snapshot/manifest.js';
+import { FILES_FORMAT_VERSION, snapshotPrefix } from '../../src/snapshot/manifest.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { S3Store } from '../../src/store/s3-store.js';
 import type { Store, StoredObject } from '../../src/store/store.js';
@@ -454,7 +454,7 @@ describe.each(backends)('%s store', (_, backend) => {
     await store.upload(`${folder}files.tar`, Readable.from([tar]));
     const manifest = {
       format: 'backup-action-snapshot',
-      formatVersion: FORMAT_VERSION,
+      formatVersion: FILES_FORMAT_VERSION,
       id,
       kind: 'files',
       source: 'reports',

@@ -1,0 +1,155 @@
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream';
+import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
+import { HashingStream } from '../snapshot/hash.js';
+import { type GitManifest, type Part, packPrefix } from '../snapshot/manifest.js';
+import type { Store } from '../store/store.js';
+import { git } from './git.js';
+
+/** A new snapshot starts a fresh pack set past this many packs (restore and verify stay quick). */
+export const MAX_PACKS = 32;
+/**
+ * …or when more than this share of its packs' bytes is history no ref reaches any more (force-pushes,
+ * deleted branches): a full pack then holds only what the refs need.
+ */
+export const MAX_DROPPED_SHARE = 0.5;
+
+export interface PackBase {
+  /** The pack and index parts of the snapshot the new one builds on. */
+  parts: Part[];
+  /** Its refs: objects they reach are in `parts` already. */
+  refs: Record<string, string>;
+  droppedBytes: number;
+}
+
+/**
+ * The snapshot a new one can build on, or why it starts a fresh pack set (a full pack): no earlier
+ * snapshot, a version 1 one (a bundle), too many packs, or too much history no ref reaches any more.
+ */
+export function packBase(previous: GitManifest | undefined): { base?: PackBase; fresh?: string } {
+  if (!previous) return { fresh: 'first snapshot' };
+  if (previous.formatVersion < 2) return { fresh: 'the previous snapshot is a bundle (format 1)' };
+  const parts = previous.parts;
+  const packs = parts.filter((part) => part.type === 'git-pack');
+  if (packs.length === 0) return { fresh: 'the previous snapshot has no pack' };
+  if (packs.length >= MAX_PACKS) return { fresh: `the pack set reached ${MAX_PACKS} packs` };
+  const bytes = packs.reduce((sum, part) => sum + part.size, 0);
+  const dropped = previous.git.droppedBytes ?? 0;
+  if (dropped > bytes * MAX_DROPPED_SHARE) {
+    return { fresh: `${Math.round((dropped / bytes) * 100)}% of the pack set is history no ref reaches` };
+  }
+  return { base: { parts, refs: previous.git.refs, droppedBytes: dropped } };
+}
+
+export interface NewPack {
+  checksum: string;
+  pack: string;
+  index: string;
+  objects: number;
+}
+
+/**
+ * Writes one self-contained pack (no thin deltas) of the objects reachable from `refs` but not from
+ * `exclude` into `folder`, with its index, computed from reachability (whatever packs the mirror has).
+ * Undefined when there is no object to pack. Memory stays flat: git writes both files to disk.
+ */
+export async function writePack(
+  mirror: string,
+  refs: Record<string, string>,
+  exclude: string[],
+  folder: string,
+): Promise<NewPack | undefined> {
+  const wanted = [...new Set(Object.values(refs))];
+  const input = [...wanted, ...exclude.map((id) => `^${id}`)].join('\n') + '\n';
+  const checksum = (
+    await git(['pack-objects', '--revs', '--quiet', '--delta-base-offset', path.join(folder, 'pack')], {
+      cwd: mirror,
+      input,
+    })
+  ).trim();
+  const pack = path.join(folder, `pack-${checksum}.pack`);
+  const index = path.join(folder, `pack-${checksum}.idx`);
+  const objects = await packObjectCount(pack);
+  if (objects === 0) {
+    await Promise.all([fs.rm(pack, { force: true }), fs.rm(index, { force: true })]);
+    return undefined;
+  }
+  return { checksum, pack, index, objects };
+}
+
+/** The object count in a pack's header ("PACK", version, count). */
+async function packObjectCount(file: string): Promise<number> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const header = Buffer.alloc(12);
+    await handle.read(header, 0, 12, 0);
+    if (header.toString('latin1', 0, 4) !== 'PACK') throw new Error(`${file} is not a git pack`);
+    return header.readUInt32BE(8);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The previous refs' objects that the mirror still has: only those can be left out of the new pack
+ * (an object the mirror lost, after a force-push and gc, is simply packed again).
+ */
+export async function presentObjects(mirror: string, ids: string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  const output = await git(['cat-file', '--batch-check=%(objectname)'], {
+    cwd: mirror,
+    input: unique.join('\n') + '\n',
+  });
+  return output.split('\n').filter((line) => /^[0-9a-f]+$/.test(line));
+}
+
+/**
+ * Bytes of the objects the previous refs reached that the new refs do not (a force-push, a deleted
+ * branch): they stay in the pack set until it starts afresh. Estimated from the mirror's storage.
+ */
+export async function droppedBytes(mirror: string, previous: string[], current: string[]): Promise<number> {
+  if (previous.length === 0) return 0;
+  const input = [...previous, ...[...new Set(current)].map((id) => `^${id}`)].join('\n') + '\n';
+  const output = await git(['rev-list', '--objects', '--disk-usage', '--stdin'], { cwd: mirror, input });
+  return Number(output.trim()) || 0;
+}
+
+/** Uploads a pack and its index (encrypted when asked), hashing the stored bytes on the way. */
+export async function uploadPack(
+  store: Store,
+  source: string,
+  written: NewPack,
+  encryptTo?: EncryptTo,
+): Promise<Part[]> {
+  return Promise.all(
+    [
+      { file: written.pack, type: 'git-pack' as const, extension: 'pack' },
+      { file: written.index, type: 'git-pack-index' as const, extension: 'idx' },
+    ].map(async ({ file, type, extension }) => {
+      const name = `pack-${written.checksum}.${extension}${encryptTo ? '.age' : ''}`;
+      const hashing = new HashingStream();
+      const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
+      // pipeline() destroys every stream on the first error, so a failing read aborts the upload.
+      if (encryptTo) pipeline(input, encryptStream(encryptTo), hashing, () => {});
+      else pipeline(input, hashing, () => {});
+      try {
+        await store.upload(`${packPrefix(source)}${name}`, hashing);
+      } catch (error) {
+        hashing.destroy();
+        throw error;
+      }
+      return {
+        name,
+        type,
+        pack: written.checksum,
+        size: hashing.bytes,
+        sha256: hashing.digest(),
+        added: true,
+        ...(encryptTo ? { encryption: describeEncryption(encryptTo) } : {}),
+      } satisfies Part;
+    }),
+  );
+}

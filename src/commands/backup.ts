@@ -15,7 +15,7 @@ export async function runBackup(settings: BackupSettings): Promise<RepositoryRes
  * store once, and the mirror folder, so that a wrong bucket, key or folder fails before any repository
  * is touched.
  */
-export async function prepareJobs(settings: BackupSettings): Promise<BackupJob[]> {
+async function prepareJobs(settings: BackupSettings): Promise<BackupJob[]> {
   await checkWritableFolder('mirror-dir', settings.options.mirrorRoot);
   const stores = new Map<string, Store>();
   const jobs: BackupJob[] = [];

@@ -195,12 +195,12 @@ function zlibZstd(): { compress: ZstdFactory; decompress: ZstdFactory } | undefi
   return { compress: z.createZstdCompress, decompress: z.createZstdDecompress };
 }
 
-/** In zlib, or else through the `zstd` command (so that older Node.js can read what Node 24 wrote). */
 /** zstd when this Node.js has it built in, else gzip (no command to find at run time). */
 export function defaultCompression(): Compression {
   return zlibZstd() ? 'zstd' : 'gzip';
 }
 
+/** In zlib, or else through the `zstd` command (so that older Node.js can read what Node 24 wrote). */
 export function zstdAvailable(): boolean {
   return !!zlibZstd() || spawnSync('zstd', ['--version'], { stdio: 'ignore', env: process.env }).status === 0;
 }

@@ -26,10 +26,11 @@ export const VISIBILITIES: VisibilityFilter[] = ['all', 'public', 'private', 'in
 
 /**
  * A repository pattern as a RegExp (picomatch): `*` and `?` stay within a name segment, case does not
- * matter, and `*` matches names starting with a dot (`.github`) too.
+ * matter, `*` matches names starting with a dot (`.github`) too, and every other character is literal
+ * (escaped, so that `!`, brackets, braces and parentheses never become glob operators).
  */
 export function globToRegExp(pattern: string): RegExp {
-  return picomatch.makeRe(pattern, { nocase: true, dot: true });
+  return picomatch.makeRe(pattern.replace(/[^A-Za-z0-9*?/]/g, '\\$&'), { nocase: true, dot: true });
 }
 
 /** A pattern with a `/` matches owner/name, any other the repository's name. */

@@ -19,7 +19,7 @@ export function readStoreSettings(read: InputReader, env: NodeJS.ProcessEnv = pr
   return { destination, storage: readStorageSettings(read), serverUrl: serverUrlOf(env) };
 }
 
-export function readStorageSettings(read: InputReader): StorageSettings {
+function readStorageSettings(read: InputReader): StorageSettings {
   const endpoint = read('endpoint');
   if (endpoint && !isHttpUrl(endpoint)) {
     throw new InputError(

@@ -1,11 +1,10 @@
-import { DEFAULT_ORPHAN_AGE } from '../retention/prune.js';
 import { isEmptyPolicy } from '../retention/policy.js';
 import { InputError } from '../util/errors.js';
 import { type BackupSettings, readBackupSettings } from './backup.js';
 import { readEncryptionSettings } from './encryption.js';
 import type { InputReader } from './inputs.js';
-import { type PruneSettings, readPolicy } from './prune.js';
-import { readReportQuery, type ReportSettings } from './report.js';
+import { type PruneSettings, readOrphanAge, readPolicy } from './prune.js';
+import { defaultJsonPath, readReportQuery, type ReportSettings } from './report.js';
 import { readSubset, readVerifyLevel, type VerifySettings } from './verify.js';
 
 /**
@@ -31,7 +30,7 @@ export function readOneStepSettings(
   const repositories = backup.sources.map((source) => source.spec);
 
   const level = readVerifyLevel(read('verify-level'), 'verify-level', true);
-  const subset = readSubset(read('verify-subset'), 'verify-subset');
+  const subset = level === 'none' ? undefined : readSubset(read('verify-subset'), 'verify-subset');
   const encryption = readEncryptionSettings(read);
   if (level === 'restore' && encryption.encryptTo && !encryption.decryptWith) {
     throw new InputError(
@@ -49,11 +48,16 @@ export function readOneStepSettings(
           decryptWith: encryption.decryptWith,
         };
 
-  // The report's JSON goes to its default place (the root action has no json-path).
-  const report: ReportSettings = { ...readReportQuery(read, env), repositories, store };
+  // The report's JSON always goes to its default place.
+  const report: ReportSettings = {
+    ...readReportQuery(read, env),
+    repositories,
+    jsonPath: defaultJsonPath(env),
+    store,
+  };
   const policy = readPolicy(read);
   const prune: PruneSettings | undefined = isEmptyPolicy(policy)
     ? undefined
-    : { store, repositories, policy, dryRun: false, orphanAge: DEFAULT_ORPHAN_AGE };
+    : { store, repositories, policy, dryRun: false, orphanAge: readOrphanAge(read, new Date()) };
   return { backup, verify, prune, report };
 }

@@ -68,7 +68,7 @@ function parseCount(read: InputReader, name: string): number | undefined {
 /** Below this, prune could delete the parts of a backup that is uploading right now. */
 const MIN_ORPHAN_AGE = 60 * 60 * 1000;
 
-function readOrphanAge(read: InputReader, now: Date): number {
+export function readOrphanAge(read: InputReader, now: Date): number {
   const text = read('orphan-age');
   if (!text) return DEFAULT_ORPHAN_AGE;
   let age: number;

@@ -44,11 +44,7 @@ export function readReportQuery(read: InputReader, env: NodeJS.ProcessEnv = proc
     maxAge: formatDuration(maxAgeDuration),
     maxAgeDuration,
     repositories: parseList(read('repositories')),
-    jsonPath: jsonPath
-      ? path.resolve(jsonPath)
-      : env.RUNNER_TEMP
-        ? path.join(env.RUNNER_TEMP, 'backup-report.json')
-        : path.join(os.tmpdir(), `backup-report-${randomBytes(6).toString('hex')}.json`),
+    jsonPath: jsonPath ? path.resolve(jsonPath) : defaultJsonPath(env),
   };
 }
 
@@ -69,4 +65,11 @@ function checkWritablePath(input: string, file: string): void {
     }
     if (path.dirname(folder) === folder) return;
   }
+}
+
+/** `$RUNNER_TEMP/backup-report.json`, or a new name in the system's temporary folder. */
+export function defaultJsonPath(env: NodeJS.ProcessEnv): string {
+  return env.RUNNER_TEMP
+    ? path.join(env.RUNNER_TEMP, 'backup-report.json')
+    : path.join(os.tmpdir(), `backup-report-${randomBytes(6).toString('hex')}.json`);
 }

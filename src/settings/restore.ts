@@ -60,7 +60,8 @@ export function readRestoreSettings(
     dryRun: boolean(read, 'dry-run', false),
     auth: { serverUrl, token: token || undefined },
     decryptWith: readEncryptionSettings(read).decryptWith,
-    // Where last: a restore's own inputs were always checked before the store's.
+    // Where last: the restore's own inputs are checked first (the target folder's emptiness, which
+    // reads the disk, only once every input is valid: see runRestore).
     store: readStoreSettings(read, env),
   };
 }

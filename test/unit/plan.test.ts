@@ -455,9 +455,13 @@ describe('shards', () => {
     expect(globToRegExp('re?o').test('reo')).toBe(false);
   });
 
-  test('globs: any case, and * matches a name starting with a dot', () => {
+  test('globs: any case, * matches a name starting with a dot, other characters are literal', () => {
     expect(globToRegExp('api-*').test('API-gateway')).toBe(true);
     expect(globToRegExp('*').test('.github')).toBe(true);
+    // Only * and ? are operators: !, brackets and parentheses stay literal, as they always were.
+    expect(globToRegExp('!foo').test('bar')).toBe(false);
+    expect(globToRegExp('[ab]').test('a')).toBe(false);
+    expect(globToRegExp('(a|b)').test('a')).toBe(false);
     expect(globToRegExp('octo-org/.git*').test('Octo-Org/.github')).toBe(true);
   });
 });

@@ -35,7 +35,7 @@ Commands:
            [--orphan-age 24h] [--dry-run] [--json]
   report   --to <destination> [--repo <repository> ...] [--max-age 26h] [--json]
   restore  --to <destination> --repo <repository> (--target <dir> | --to-repository <owner/name|url>)
-           [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run]
+           [--snapshot <latest|id|@time>] [--at <time>] [--force] [--dry-run] [--full-check]
 
 Storage options (any command): --region, --endpoint, --force-path-style, --r2-account-id, --r2-jurisdiction.
 Encryption (age): backup --encryption-recipients age1... (repeatable) or BACKUP_ACTION_PASSPHRASE;
@@ -64,6 +64,7 @@ const OPTIONS = {
   target: { type: 'string' },
   'to-repository': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'full-check': { type: 'boolean' },
   level: { type: 'string' },
   'max-age': { type: 'string' },
   path: { type: 'string', multiple: true },

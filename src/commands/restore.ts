@@ -88,7 +88,9 @@ async function restoreFound(
     settings.target ??
     path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'backup-action-push-')), 'repository.git');
   try {
-    const restored = await restoreSnapshot(store, snapshot, target, settings.decryptWith);
+    const restored = await restoreSnapshot(store, snapshot, target, settings.decryptWith, {
+      fullCheck: settings.fullCheck,
+    });
     const outcome: RestoreOutcome = {
       ...base,
       path: settings.target,

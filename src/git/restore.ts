@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DecryptWith } from '../crypto/age.js';
 import { errorMessage, InputError } from '../util/errors.js';
+import { mapLimit } from '../util/concurrency.js';
 import { configEnvironment, git } from './git.js';
 import { authEnvironment, type GitAuth, readRefs } from './mirror.js';
 import type { Source } from './source.js';
@@ -17,15 +18,25 @@ export interface RestoreResult {
   refs: number;
 }
 
+export interface RestoreOptions {
+  /**
+   * Also re-hash every object (`git fsck --full`). Without it a pack-set snapshot is proven by every
+   * part's SHA-256, connectivity (every object a ref reaches is there) and its refs: download-bound.
+   * A bundle snapshot (format 1) is always fully checked.
+   */
+  fullCheck?: boolean;
+}
+
 /**
  * Restores a repository snapshot into a bare mirror at `target`, proving it on the way: every part's
- * size and SHA-256, `git fsck --full`, and every ref against the manifest.
+ * size and SHA-256, `git fsck` (connectivity, or `--full`), and every ref against the manifest.
  */
 export async function restoreSnapshot(
   store: Store,
   snapshot: SnapshotRef,
   target: string,
   keys?: DecryptWith,
+  options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const manifest = await readGitManifest(store, snapshot);
   target = path.resolve(target);
@@ -51,18 +62,14 @@ export async function restoreSnapshot(
       `--object-format=${manifest.git.objectFormat || 'sha1'}`,
       repository,
     ]);
-    await fs.mkdir(path.join(staging, 'parts'));
-    for (const part of manifest.parts) {
-      const file = path.join(staging, 'parts', part.name);
-      await downloadVerified(store, snapshot, part, file, keys);
-      // Fetching indexes the pack, which checks every object's hash (`git bundle verify` would not).
-      await git(['fetch', '--quiet', '--no-write-fetch-head', file, '+refs/*:refs/*'], { cwd: repository });
-      await fs.rm(file);
-    }
+    const packs = manifest.formatVersion >= 2;
+    if (packs) await placePacks(store, snapshot, manifest, repository, keys);
+    else await fetchBundles(store, snapshot, manifest, staging, repository, keys);
     if (manifest.git.head) await git(['symbolic-ref', 'HEAD', manifest.git.head], { cwd: repository });
     // A restored mirror can be fetched into again, like the one it was made from.
     await git(['remote', 'add', '--mirror=fetch', 'origin', manifest.url], { cwd: repository });
-    await git(['fsck', '--full', '--no-dangling', '--no-progress'], {
+    const depth = packs && !options.fullCheck ? '--connectivity-only' : '--full';
+    await git(['fsck', depth, '--no-dangling', '--no-progress'], {
       cwd: repository,
       env: LEGACY_FORMAT_AS_WARNINGS,
     });
@@ -76,6 +83,53 @@ export async function restoreSnapshot(
     if (!restored) await removeCreatedFolders();
   }
   return { manifest, target, refs };
+}
+
+/** Downloads concurrently, at most this many parts at once. */
+const DOWNLOADS = 4;
+
+/**
+ * Format 2: every pack and index goes straight into objects/pack/, its SHA-256 checked while it
+ * streams (nothing is re-hashed by git); then the refs are written from the manifest.
+ */
+async function placePacks(
+  store: Store,
+  snapshot: SnapshotRef,
+  manifest: GitManifest,
+  repository: string,
+  keys?: DecryptWith,
+): Promise<void> {
+  const folder = path.join(repository, 'objects', 'pack');
+  await mapLimit(manifest.parts, DOWNLOADS, async (part) => {
+    // Written under a temporary name: git never sees a pack whose index (or bytes) is not proven yet.
+    const file = path.join(folder, part.name.replace(/\.age$/, ''));
+    await downloadVerified(store, snapshot, part, `${file}.part`, keys);
+    await fs.rename(`${file}.part`, file);
+  });
+  const refs = Object.entries(manifest.git.refs);
+  if (refs.length > 0) {
+    const commands = refs.map(([ref, id]) => `create ${ref} ${id}\n`).join('');
+    await git(['update-ref', '--stdin'], { cwd: repository, input: commands });
+  }
+}
+
+/** Format 1: each bundle is fetched, which indexes it and so checks every object's hash. */
+async function fetchBundles(
+  store: Store,
+  snapshot: SnapshotRef,
+  manifest: GitManifest,
+  staging: string,
+  repository: string,
+  keys?: DecryptWith,
+): Promise<void> {
+  await fs.mkdir(path.join(staging, 'parts'));
+  for (const part of manifest.parts) {
+    const file = path.join(staging, 'parts', part.name);
+    await downloadVerified(store, snapshot, part, file, keys);
+    // `git bundle verify` would not check the objects' hashes.
+    await git(['fetch', '--quiet', '--no-write-fetch-head', file, '+refs/*:refs/*'], { cwd: repository });
+    await fs.rm(file);
+  }
 }
 
 /**

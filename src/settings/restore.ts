@@ -23,6 +23,8 @@ export interface RestoreSettings {
   toRepository?: Source;
   force: boolean;
   dryRun: boolean;
+  /** Re-hash every object (`git fsck --full`) besides checking the parts, connectivity and refs. */
+  fullCheck: boolean;
   auth: GitAuth;
   decryptWith?: DecryptWith;
 }
@@ -58,6 +60,7 @@ export function readRestoreSettings(
     toRepository,
     force: boolean(read, 'force', false),
     dryRun: boolean(read, 'dry-run', false),
+    fullCheck: boolean(read, 'full-check', false),
     auth: { serverUrl, token: token || undefined },
     decryptWith: readEncryptionSettings(read).decryptWith,
     // Where last: the restore's own inputs are checked first (the target folder's emptiness, which

@@ -19,6 +19,9 @@ import {
   SNAPSHOT_KINDS,
   type SnapshotKind,
   snapshotPrefix,
+  isPackPart,
+  packPrefix,
+  partKey,
 } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
 
@@ -86,7 +89,7 @@ export type RestoreCheck = (
 export const RESTORE_CHECKS: Partial<Record<SnapshotKind, RestoreCheck>> = {
   // restoreSnapshot runs `git fsck --full` and compares every ref with the manifest.
   git: async (store, snapshot, target, keys) => {
-    await restoreSnapshot(store, snapshot, target, keys);
+    await restoreSnapshot(store, snapshot, target, keys, { fullCheck: true });
   },
   // restoreFiles checks every entry's safety and the entry count; the bytes are compared here.
   files: async (store, snapshot, target, keys) => {
@@ -132,9 +135,10 @@ export async function verifyStore(
   const selected = [...units].filter(([unit]) => !subset || groupOf(unit, subset.t) === subset.n - 1);
 
   const results: SnapshotResult[] = [];
+  const reads: PartReads = new Map();
   for (const [, snapshots] of selected) {
     for (const snapshot of snapshots) {
-      const result = await verifySnapshot(store, snapshot, settings.level, options);
+      const result = await verifySnapshot(store, snapshot, settings.level, options, reads);
       log.info(
         `${snapshot.source} ${snapshot.id}: ${result.ok ? 'ok' : `${result.problems.length} problem(s)`}`,
       );
@@ -220,11 +224,15 @@ function listingError(store: Store, what: string, error: unknown): Error {
   return new Error(`cannot list ${what} in ${store.location}: ${errorMessage(error)}`, { cause: error });
 }
 
+/** Parts read in this run, by key and checksum: packs shared by many snapshots are read once. */
+type PartReads = Map<string, Promise<{ bytes: number; problem?: string }>>;
+
 async function verifySnapshot(
   store: Store,
   snapshot: SnapshotRef,
   level: VerifyLevel,
   options: VerifyOptions,
+  reads: PartReads,
 ): Promise<SnapshotResult> {
   const started = Date.now();
   const problems: VerifyProblem[] = [];
@@ -248,17 +256,20 @@ async function verifySnapshot(
     return done();
   }
 
-  // manifest: every part is there with its size, from one listing and without reading any data.
-  const prefix = snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id);
+  // manifest: every part is there with its size, from one listing (two with packs) without reading data.
+  const prefixes = [snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)];
+  if (manifest.parts.some(isPackPart)) prefixes.push(packPrefix(snapshot.source));
   const stored = new Map<string, number>();
-  try {
-    for await (const object of store.list(prefix)) stored.set(object.key.slice(prefix.length), object.size);
-  } catch (error) {
-    throw listingError(store, prefix, error);
+  for (const prefix of prefixes) {
+    try {
+      for await (const object of store.list(prefix)) stored.set(object.key, object.size);
+    } catch (error) {
+      throw listingError(store, prefix, error);
+    }
   }
   const present: Part[] = [];
   for (const part of manifest.parts) {
-    const size = stored.get(part.name);
+    const size = stored.get(partKey(snapshot, part));
     if (size === part.size) present.push(part);
     else if (size === undefined) problems.push({ part: part.name, message: 'is missing' });
     else problems.push({ part: part.name, message: `has ${size} bytes; the manifest says ${part.size}` });
@@ -267,8 +278,12 @@ async function verifySnapshot(
 
   // read-data: parts with the right size are read whole (a wrong size was reported already).
   for (const part of present) {
-    const read = await readPart(store, prefix, part);
-    bytesRead += read.bytes;
+    const key = partKey(snapshot, part);
+    const id = `${key} ${part.size} ${part.sha256}`;
+    const shared = reads.has(id);
+    if (!shared) reads.set(id, readPart(store, key, part));
+    const read = await reads.get(id)!;
+    if (!shared) bytesRead += read.bytes;
     if (read.problem) problems.push({ part: part.name, message: read.problem });
   }
   if (level === 'read-data' || problems.length > 0) return done();
@@ -295,15 +310,11 @@ async function verifySnapshot(
 }
 
 /** Streams a part through SHA-256 without keeping it: memory stays flat whatever its size. */
-async function readPart(
-  store: Store,
-  prefix: string,
-  part: Part,
-): Promise<{ bytes: number; problem?: string }> {
+async function readPart(store: Store, key: string, part: Part): Promise<{ bytes: number; problem?: string }> {
   const hashing = new HashingStream(part.size);
   const discard = new Writable({ write: (_chunk, _encoding, next) => next() });
   try {
-    await pipeline(await store.download(`${prefix}${part.name}`), hashing, discard);
+    await pipeline(await store.download(key), hashing, discard);
   } catch (error) {
     if (hashing.bytes > part.size) {
       return { bytes: hashing.bytes, problem: `has more than the ${part.size} bytes the manifest says` };

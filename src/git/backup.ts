@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { mapLimit } from '../util/concurrency.js';
 import type { EncryptTo } from '../crypto/age.js';
 import { errorMessage } from '../util/errors.js';
-import { droppedBytes, packBase, presentObjects, uploadPack, writePack } from './packs.js';
+import { droppedBytes, packBase, presentObjects, storedPacks, storePack, writePack } from './packs.js';
 import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './mirror.js';
 import { restoreMirror, saveMirror } from './mirror-cache.js';
 import type { Source } from './source.js';
@@ -15,7 +15,6 @@ import {
   MANIFEST_NAME,
   newSnapshotId,
   PACKS_FORMAT_VERSION,
-  packPrefix,
   type Part,
   snapshotPrefix,
 } from '../snapshot/manifest.js';
@@ -193,8 +192,9 @@ async function uploadPacks(
   previous: GitManifest | undefined,
   encryptTo?: EncryptTo,
 ): Promise<{ parts: Part[]; dropped: number }> {
-  let { base, fresh } = packBase(previous);
-  if (base && !(await allStored(store, source.name, base.parts))) {
+  const stored = await storedPacks(store, source.name);
+  let { base, fresh } = packBase(previous, encryptTo);
+  if (base && !base.parts.every((part) => stored.get(part.name) === part.size)) {
     base = undefined;
     fresh = "the previous snapshot's packs are not all in the store";
   }
@@ -207,7 +207,7 @@ async function uploadPacks(
     const reused = base?.parts ?? [];
     // Content-addressed: a pack the set has already (the same objects) is not uploaded again.
     const known = written && reused.some((part) => part.pack === written.checksum);
-    const uploaded = written && !known ? await uploadPack(store, source.name, written, encryptTo) : [];
+    const uploaded = written && !known ? await storePack(store, source.name, written, stored, encryptTo) : [];
     const dropped = base ? base.droppedBytes + (await droppedBytes(mirror, oldTips, Object.values(refs))) : 0;
     return { parts: [...reused.map(withoutAdded), ...uploaded], dropped };
   } finally {
@@ -220,13 +220,4 @@ function withoutAdded(part: Part): Part {
   const copy = { ...part };
   delete copy.added;
   return copy;
-}
-
-/** Whether every part is in the repository's pack folder with its size (one listing). */
-async function allStored(store: Store, source: string, parts: Part[]): Promise<boolean> {
-  const sizes = new Map<string, number>();
-  for await (const object of store.list(packPrefix(source))) {
-    sizes.set(object.key.slice(object.key.lastIndexOf('/') + 1), object.size);
-  }
-  return parts.every((part) => sizes.get(part.name) === part.size);
 }

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable, Writable } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
 import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
 import { HashingStream } from '../snapshot/hash.js';
 import { type GitManifest, type Part, packPrefix } from '../snapshot/manifest.js';
@@ -28,10 +29,19 @@ export interface PackBase {
  * The snapshot a new one can build on, or why it starts a fresh pack set (a full pack): no earlier
  * snapshot, a version 1 one (a bundle), too many packs, or too much history no ref reaches any more.
  */
-export function packBase(previous: GitManifest | undefined): { base?: PackBase; fresh?: string } {
+export function packBase(
+  previous: GitManifest | undefined,
+  encryptTo?: EncryptTo,
+): { base?: PackBase; fresh?: string } {
   if (!previous) return { fresh: 'first snapshot' };
   if (previous.formatVersion < 2) return { fresh: 'the previous snapshot is a bundle (format 1)' };
   const parts = previous.parts;
+  // Reused packs keep the encryption they were written with: a change starts afresh, so that every
+  // pack of the new snapshot is readable with the new keys (and none is left unencrypted).
+  const wanted = JSON.stringify(encryptTo ? describeEncryption(encryptTo) : null);
+  if (parts.some((part) => JSON.stringify(part.encryption ?? null) !== wanted)) {
+    return { fresh: 'the encryption changed' };
+  }
   const packs = parts.filter((part) => part.type === 'git-pack');
   if (packs.length === 0) return { fresh: 'the previous snapshot has no pack' };
   if (packs.length >= MAX_PACKS) return { fresh: `the pack set reached ${MAX_PACKS} packs` };
@@ -117,11 +127,18 @@ export async function droppedBytes(mirror: string, previous: string[], current: 
   return Number(output.trim()) || 0;
 }
 
-/** Uploads a pack and its index (encrypted when asked), hashing the stored bytes on the way. */
-export async function uploadPack(
+/**
+ * Stores a pack and its index (encrypted when asked), hashing the stored bytes on the way. A file
+ * already in the store (`stored`: name → size) is never overwritten when encrypted (a kept snapshot may
+ * list those very bytes): it is read back to learn its SHA-256. A plaintext one holds the same bytes
+ * (its name is git's checksum of them) and is hashed from the local copy; only a damaged one, of
+ * another size, is written again.
+ */
+export async function storePack(
   store: Store,
   source: string,
   written: NewPack,
+  stored: Map<string, number>,
   encryptTo?: EncryptTo,
 ): Promise<Part[]> {
   return Promise.all(
@@ -130,26 +147,54 @@ export async function uploadPack(
       { file: written.index, type: 'git-pack-index' as const, extension: 'idx' },
     ].map(async ({ file, type, extension }) => {
       const name = `pack-${written.checksum}.${extension}${encryptTo ? '.age' : ''}`;
-      const hashing = new HashingStream();
-      const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
-      // pipeline() destroys every stream on the first error, so a failing read aborts the upload.
-      if (encryptTo) pipeline(input, encryptStream(encryptTo), hashing, () => {});
-      else pipeline(input, hashing, () => {});
-      try {
-        await store.upload(`${packPrefix(source)}${name}`, hashing);
-      } catch (error) {
-        hashing.destroy();
-        throw error;
-      }
-      return {
+      const key = `${packPrefix(source)}${name}`;
+      const part = {
         name,
         type,
         pack: written.checksum,
-        size: hashing.bytes,
-        sha256: hashing.digest(),
-        added: true,
         ...(encryptTo ? { encryption: describeEncryption(encryptTo) } : {}),
-      } satisfies Part;
+      };
+      const size = stored.get(name);
+      if (size !== undefined && encryptTo) return { ...part, ...(await hashed(await store.download(key))) };
+      if (size !== undefined && size === (await fs.stat(file)).size) {
+        return { ...part, ...(await hashed(createReadStream(file))) };
+      }
+      return { ...part, ...(await upload(store, key, file, encryptTo)), added: true };
     }),
   );
+}
+
+async function upload(
+  store: Store,
+  key: string,
+  file: string,
+  encryptTo?: EncryptTo,
+): Promise<{ size: number; sha256: string }> {
+  const hashing = new HashingStream();
+  const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  // pipeline() destroys every stream on the first error, so a failing read aborts the upload.
+  if (encryptTo) pipeline(input, encryptStream(encryptTo), hashing, () => {});
+  else pipeline(input, hashing, () => {});
+  try {
+    await store.upload(key, hashing);
+  } catch (error) {
+    hashing.destroy();
+    throw error;
+  }
+  return { size: hashing.bytes, sha256: hashing.digest() };
+}
+
+async function hashed(input: Readable): Promise<{ size: number; sha256: string }> {
+  const hashing = new HashingStream();
+  await pipelinePromise(input, hashing, new Writable({ write: (_chunk, _encoding, next) => next() }));
+  return { size: hashing.bytes, sha256: hashing.digest() };
+}
+
+/** What the repository's pack folder holds: name → size (one listing). */
+export async function storedPacks(store: Store, source: string): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for await (const object of store.list(packPrefix(source))) {
+    sizes.set(object.key.slice(object.key.lastIndexOf('/') + 1), object.size);
+  }
+  return sizes;
 }

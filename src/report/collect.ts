@@ -5,6 +5,7 @@ import { idTime, parseSnapshotKey, readManifest, type SnapshotRef } from '../sna
 import {
   type Manifest,
   MANIFEST_NAME,
+  packPrefix,
   SNAPSHOT_KINDS,
   type SnapshotKind,
   sourcePrefix,
@@ -172,6 +173,18 @@ async function describeUnit(
   if (current instanceof Error) return { ...base, verdict: 'unreadable', latest, error: current.message };
   Object.assign(latest, contents(current));
   const unit: ReportUnit = { ...base, verdict: time < staleBefore ? 'stale' : 'fresh', latest };
+  if (current.kind === 'git' && current.formatVersion >= 2) {
+    // Pack sets: a snapshot's folder holds only its manifest, so sizes come from the manifests.
+    const older = listed.snapshots.slice(2, HISTORY_POINTS).map((s) => attempt(store, s.ref));
+    const manifests = [current, before, ...(await Promise.all(older))];
+    unit.history = unit.history.map((point, i) => {
+      const manifest = manifests[i];
+      return manifest && !(manifest instanceof Error)
+        ? { ...point, size: manifest.size, added: addedBytes(manifest) }
+        : point;
+    });
+    unit.packBytes = await packFolderBytes(store, listed.source);
+  }
   if (before instanceof Error) unit.previousError = before.message;
   else if (before) unit.change = compareManifests(current, before);
   return unit;
@@ -185,8 +198,23 @@ async function attempt(store: Store, ref: SnapshotRef): Promise<Manifest | Error
   }
 }
 
+/** Format 2: bytes of the parts a snapshot uploaded itself. */
+function addedBytes(manifest: Manifest): number {
+  return manifest.parts.filter((part) => part.added).reduce((sum, part) => sum + part.size, 0);
+}
+
+async function packFolderBytes(store: Store, source: string): Promise<number> {
+  let bytes = 0;
+  for await (const object of store.list(packPrefix(source))) bytes += object.size;
+  return bytes;
+}
+
 function contents(manifest: Manifest): Partial<LatestSnapshot> {
-  const common = { size: manifest.size, tags: Array.isArray(manifest.tags) ? manifest.tags : [] };
+  const common = {
+    size: manifest.size,
+    ...(manifest.formatVersion >= 2 && manifest.kind === 'git' ? { added: addedBytes(manifest) } : {}),
+    tags: Array.isArray(manifest.tags) ? manifest.tags : [],
+  };
   return manifest.kind === 'git'
     ? { ...common, refs: Object.keys(manifest.git.refs).length, empty: manifest.git.empty }
     : { ...common, files: manifest.files.count, fileBytes: manifest.files.bytes };

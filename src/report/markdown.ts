@@ -70,7 +70,7 @@ function renderSummary(report: Report, maxRows: number, jsonPath: string | undef
             cell(displayName(unit)),
             unit.latest ? `\`${unit.latest.id}\`` : '—',
             unit.latest ? formatAge(unit.latest.ageMs) : '—',
-            unit.latest?.size !== undefined ? formatBytes(unit.latest.size) : '—',
+            sizeText(unit),
             contentsText(unit) || '—',
             cell(unit.error ?? changeText(unit)) || '—',
           ].join(' | ')} |`,
@@ -163,4 +163,13 @@ function niceCeiling(value: number): number {
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 5, 10]) if (step * power >= value) return round(step * power);
   return value;
+}
+
+/** The newest snapshot's size; for a pack set also what it added and what the repository takes. */
+function sizeText(unit: ReportUnit): string {
+  const latest = unit.latest;
+  if (latest?.size === undefined) return '—';
+  if (latest.added === undefined) return formatBytes(latest.size);
+  const stored = unit.packBytes !== undefined ? `, ${formatBytes(unit.packBytes)} stored` : '';
+  return `${formatBytes(latest.size)} (+${formatBytes(latest.added)} new${stored})`;
 }

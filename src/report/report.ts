@@ -25,8 +25,10 @@ export interface LatestSnapshot {
   /** The creation time encoded in the id (known even when the manifest is not readable). */
   createdAt: string;
   ageMs: number;
-  /** Stored bytes (after compression and encryption): the manifest's `size`. */
+  /** Stored bytes (after compression and encryption): the manifest's `size` (format 2: all its packs). */
   size?: number;
+  /** Format 2: the bytes this snapshot uploaded (its new pack); the rest it shares with earlier ones. */
+  added?: number;
   /** git: refs in the snapshot, and whether the repository had none. */
   refs?: number;
   empty?: boolean;
@@ -77,7 +79,9 @@ export interface ReportUnit {
    * The newest (up to HISTORY_POINTS) complete snapshots, newest first, with the bytes stored in each
    * folder besides the manifest, from the listing (equal to the manifest's `size` in a healthy store).
    */
-  history: Array<{ id: string; size: number }>;
+  history: Array<{ id: string; size: number; added?: number }>;
+  /** Format 2: what the repository takes in the store: every pack of its pack folder. */
+  packBytes?: number;
   /** Why the unit is unreadable. */
   error?: string;
   /** Not recorded by verify yet: always absent (see LastVerify). */

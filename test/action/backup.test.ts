@@ -113,19 +113,26 @@ test('backs up several repositories over HTTP with a token, then restores one fr
 
   const host = storedHost();
   const stored = await keys('backups', 'github/');
-  expect(stored).toEqual(
-    expect.arrayContaining([
-      `github/git/${host}/octo/rich/${results[0].snapshotId}/manifest.json`,
-      `github/git/${host}/octo/rich/${results[0].snapshotId}/repo.bundle`,
-      `github/git/${host}/octo/empty/${results[1].snapshotId}/manifest.json`,
-    ]),
-  );
-  expect(stored).toHaveLength(5);
   const manifest = JSON.parse(
     await objectText('backups', `github/git/${host}/octo/rich/${results[0].snapshotId}/manifest.json`),
   );
+  // Format 2: a manifest per snapshot, one pack and its index per repository with refs (an empty
+  // repository has no pack), in the repository's pack folder.
+  const packs = (manifest.parts as Array<{ name: string }>).map((part) => part.name).sort();
+  expect(packs).toEqual([
+    expect.stringMatching(/^pack-[0-9a-f]{40}\.idx$/),
+    expect.stringMatching(/^pack-[0-9a-f]{40}\.pack$/),
+  ]);
+  expect(stored).toEqual(
+    expect.arrayContaining([
+      `github/git/${host}/octo/rich/${results[0].snapshotId}/manifest.json`,
+      ...packs.map((name) => `github/packs/git/${host}/octo/rich/${name}`),
+      `github/git/${host}/octo/empty/${results[1].snapshotId}/manifest.json`,
+    ]),
+  );
+  expect(stored).toHaveLength(7);
   expect(manifest).toMatchObject({
-    formatVersion: 1,
+    formatVersion: 2,
     url: `${gitServer.url}/octo/rich.git`,
     git: { head: 'refs/heads/trunk' },
   });
@@ -151,7 +158,7 @@ test('backs up several repositories over HTTP with a token, then restores one fr
   });
   expect(again.exitCode).toBe(0);
   expect(again.outputs).toMatchObject({ updated: 'false', 'bytes-uploaded': '0', 'snapshot-ids': '[]' });
-  expect(await keys('backups', 'github/')).toHaveLength(5);
+  expect(await keys('backups', 'github/')).toHaveLength(7);
 });
 
 test('a bundle of several multipart parts backs up and restores byte for byte', async () => {

@@ -73,7 +73,16 @@ test('keep-* rules prune after a good run; the newest snapshots stay', async () 
 test('an unchanged run still proves the newest snapshot; a damaged one fails the step and nothing is pruned', async () => {
   const [newest] = await listed();
   const client = s3Client(s3);
-  const key = `one/git/local/app/${newest.id}/repo.bundle`;
+  // The pack the newest snapshot added (format 2: in the repository's pack folder).
+  const manifestKey = `one/git/local/app/${newest.id}/manifest.json`;
+  const manifestObject = await client.send(new GetObjectCommand({ Bucket: 'backups', Key: manifestKey }));
+  const parts = JSON.parse(await manifestObject.Body!.transformToString()).parts as Array<{
+    name: string;
+    type: string;
+    added?: boolean;
+  }>;
+  const pack = parts.find((part) => part.type === 'git-pack' && part.added)!.name;
+  const key = `one/packs/git/local/app/${pack}`;
   const stored = await client.send(new GetObjectCommand({ Bucket: 'backups', Key: key }));
   const bytes = Buffer.from(await stored.Body!.transformToByteArray());
   bytes[bytes.length >> 1] ^= 0xff;
@@ -82,7 +91,7 @@ test('an unchanged run still proves the newest snapshot; a damaged one fails the
   const run = await oneStep({ 'keep-last': '1' });
   expect(run.exitCode).toBe(1);
   expect(run.outputs).toMatchObject({ updated: 'false', 'verify-ok': 'false', 'verify-failed': '1' });
-  expect(run.errors.join('\n')).toContain(`local/app ${newest.id} repo.bundle`);
+  expect(run.errors.join('\n')).toContain(`local/app ${newest.id} ${pack}`);
   expect(run.stdout).toContain('prune skipped');
   expect(run.outputs.removed).toBeUndefined();
   expect(await listed()).toHaveLength(2);

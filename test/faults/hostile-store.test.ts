@@ -30,6 +30,7 @@ import { type VerifyLevel, verifyStore } from '../../src/verify/checker.js';
 import { commitFile, createRichRepository, git, refsOf, tempDir } from '../support/fixtures.js';
 import { s3Client } from '../support/helpers.js';
 import { runCli } from '../support/run-action.js';
+import { writeBundleSnapshot } from '../support/v1-snapshot.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 
 // Hostile store content, written behind the store's back (fs, or a plain S3 client) over real snapshots:
@@ -155,8 +156,23 @@ beforeAll(async () => {
       source: resolveSource(dir, 'https://github.com'),
       store: backend.store,
     }));
-    const [oldVictim, goodResult] = await backupAll(jobs, options);
-    const [newVictim] = await backupAll(jobs.slice(0, 1), options);
+    // The victim is in format 1 (one bundle, as 0.1 wrote): what a reader must refuse is the same in
+    // both formats, and format 1 stays readable; format 2's pack parts: hostile-packs.test.ts.
+    const victimSource = jobs[0].source;
+    const started = Date.now();
+    const oldVictim = {
+      snapshotId: await writeBundleSnapshot(backend.store, victimSource, victim, {
+        now: new Date(started),
+        tags: options.tags,
+      }),
+    };
+    const [goodResult] = await backupAll(jobs.slice(1), options);
+    const newVictim = {
+      snapshotId: await writeBundleSnapshot(backend.store, victimSource, victim, {
+        now: new Date(started + 1),
+        tags: options.tags,
+      }),
+    };
     const oldSite = await snapshotFiles(backend.store, files);
     const newSite = await snapshotFiles(backend.store, files);
     made.set(backend.name, {
@@ -267,7 +283,7 @@ const gitCases: Case[] = [
   [
     'format version 99',
     edit((m) => (m.formatVersion = 99)),
-    /format version 99; this version reads up to 1\. Upgrade/,
+    /format version 99; this version reads up to 2\. Upgrade/,
   ],
   ['format version "1" (a string)', edit((m) => (m.formatVersion = '1')), /invalid format version "1"/],
   ['format version 0', edit((m) => (m.formatVersion = 0)), /invalid format version 0/],

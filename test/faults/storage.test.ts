@@ -184,7 +184,7 @@ describe('persistent faults', () => {
     const run = await cli(['backup', '--repo', small, '--mirror-dir', path.join(work, 'm-manifest')], prefix);
     expect(run.exitCode).toBe(1);
     const keys = await keysUnder(prefix);
-    expect(keys.some((key) => key.endsWith('repo.bundle'))).toBe(true);
+    expect(keys.some((key) => key.endsWith('.pack'))).toBe(true);
     expect(keys.some((key) => key.endsWith('manifest.json'))).toBe(false);
     expect(await listed(prefix)).toEqual([]);
   });

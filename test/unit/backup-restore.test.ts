@@ -133,14 +133,17 @@ test('one failing repository does not stop the others', async () => {
 });
 
 test('a corrupt part is refused on restore and nothing is left at the target', async () => {
-  const [result] = await backupAll([job(repository)], options);
-  const bundle = path.join(store.location, 'git', 'local', 'rich', result.snapshotId!, 'repo.bundle');
-  const bytes = fs.readFileSync(bundle);
-  bytes[bytes.length - 100] ^= 0xff;
-  fs.writeFileSync(bundle, bytes);
+  await backupAll([job(repository)], options);
   const [snapshot] = await listSnapshots(store, 'git', 'local/rich');
+  const pack = (await readGitManifest(store, snapshot)).parts.find((part) => part.type === 'git-pack')!;
+  const file = path.join(store.location, 'packs', 'git', 'local', 'rich', pack.name);
+  const bytes = fs.readFileSync(file);
+  bytes[bytes.length - 100] ^= 0xff;
+  fs.writeFileSync(file, bytes);
   const target = path.join(work, 'restored-corrupt');
-  await expect(restoreSnapshot(store, snapshot, target)).rejects.toThrow(/repo.bundle .* is corrupt/);
+  await expect(restoreSnapshot(store, snapshot, target)).rejects.toThrow(
+    /pack-[0-9a-f]{40}\.pack .* is corrupt/,
+  );
   expect(fs.existsSync(target)).toBe(false);
 });
 

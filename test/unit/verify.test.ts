@@ -22,6 +22,7 @@ import {
 } from '../../src/verify/checker.js';
 import { readCheckSettings } from '../../src/settings/verify.js';
 import { commitFile, createRichRepository, git, tempDir } from '../support/fixtures.js';
+import { writeBundleSnapshot } from '../support/v1-snapshot.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import { s3Client } from '../support/helpers.js';
 
@@ -163,6 +164,78 @@ async function editManifest(
 }
 
 type Expected = { part?: string; message: RegExp } | 'ok';
+
+type PackKeys = { folder: string; pack: string; index: string };
+type PackExpected = { part?: 'pack' | 'index'; message: RegExp } | 'ok';
+
+/** Format 2: the newest snapshot's own pack (or index) damaged; what each level must report. */
+const packCorruptions: Array<
+  [string, (b: Backend, root: string, keys: PackKeys) => Promise<void>, Record<VerifyLevel, PackExpected>]
+> = [
+  [
+    'a byte flipped in the middle of a pack',
+    async (b, root, { pack }) => b.write(root, pack, flipMiddleByte(await b.read(root, pack))),
+    {
+      manifest: 'ok',
+      'read-data': { part: 'pack', message: /^has sha256 [0-9a-f]{64}; the manifest says [0-9a-f]{64}$/ },
+      restore: { part: 'pack', message: /^has sha256 [0-9a-f]{64}; the manifest says/ },
+    },
+  ],
+  [
+    'a truncated index',
+    async (b, root, { index }) => {
+      const data = await b.read(root, index);
+      await b.write(root, index, data.subarray(0, data.length - 100));
+    },
+    {
+      manifest: { part: 'index', message: /^has \d+ bytes; the manifest says \d+$/ },
+      'read-data': { part: 'index', message: /^has \d+ bytes; the manifest says \d+$/ },
+      restore: { part: 'index', message: /^has \d+ bytes; the manifest says \d+$/ },
+    },
+  ],
+  [
+    'a missing pack',
+    async (b, root, { pack }) => b.remove(root, pack),
+    {
+      manifest: { part: 'pack', message: /^is missing$/ },
+      'read-data': { part: 'pack', message: /^is missing$/ },
+      restore: { part: 'pack', message: /^is missing$/ },
+    },
+  ],
+  [
+    "a manifest with a ref's object id changed",
+    async (b, root, { folder }) =>
+      editManifest(
+        b,
+        root,
+        (name) => `${folder}${name}`,
+        (manifest) => {
+          manifest.git.refs['refs/heads/trunk'] = '1'.repeat(40);
+        },
+      ),
+    { manifest: 'ok', 'read-data': 'ok', restore: { message: /^restore failed: .*refs\/heads\/trunk/ } },
+  ],
+  [
+    // What only git sees: broken data whose manifest was rewritten to match it.
+    'a corrupt pack with a matching sha256 in the manifest',
+    async (b, root, { folder, pack }) => {
+      const corrupt = flipMiddleByte(await b.read(root, pack));
+      await b.write(root, pack, corrupt);
+      await editManifest(
+        b,
+        root,
+        (name) => `${folder}${name}`,
+        (manifest) => {
+          const part = (manifest.parts as Array<{ name: string; sha256: string }>).find((p) =>
+            pack.endsWith(p.name),
+          )!;
+          part.sha256 = sha256(corrupt);
+        },
+      );
+    },
+    { manifest: 'ok', 'read-data': 'ok', restore: { message: /^restore failed: git fsck failed/ } },
+  ],
+];
 
 /** What each level must report for each corruption: the lowest level that can see it, and above. */
 const corruptions: Array<[string, Corruption, Record<VerifyLevel, Expected>]> = [
@@ -336,7 +409,10 @@ describe.each(backends)('%s store', (_, backend) => {
   test.each(corruptions)('%s is found at the lowest level that can see it', async (_, corrupt, expected) => {
     const root = freshRoot();
     const store = backend.open(root);
-    const [id] = await backUp(store, ['alpha', 'bravo']);
+    // alpha in format 1 (one bundle, as 0.1 wrote it: format 1 stays verifiable), bravo in format 2.
+    const alpha = path.join(work, 'repos', 'alpha');
+    const id = await writeBundleSnapshot(store, resolveSource(alpha, 'https://github.com'), alpha);
+    await backUp(store, ['bravo']);
     await corrupt(backend, root, (name) => `${snapshotPrefix('git', 'local/alpha', id)}${name}`);
     const scratchDir = path.join(work, `scratch-${root}`);
 
@@ -361,6 +437,55 @@ describe.each(backends)('%s store', (_, backend) => {
     }
     expect(fs.existsSync(scratchDir) ? fs.readdirSync(scratchDir) : []).toEqual([]);
   });
+
+  test.each(packCorruptions)(
+    'format 2: %s is found at the lowest level that can see it',
+    async (_, corrupt, expected) => {
+      const root = freshRoot();
+      const store = backend.open(root);
+      // Two snapshots of alpha: the newest lists two packs (the first one's and its own).
+      const [first] = await backUp(store, ['alpha']);
+      const repository = path.join(work, 'repos', 'alpha');
+      commitFile(repository, `more-${root}.txt`, `another day ${root}\n`);
+      const [id] = await backUp(store, ['alpha']);
+      const folder = snapshotPrefix('git', 'local/alpha', id);
+      const manifest = JSON.parse((await backend.read(root, `${folder}manifest.json`)).toString('utf8'));
+      const packs = manifest.parts.filter((part: { added?: boolean }) => part.added);
+      expect(packs.map((part: { type: string }) => part.type).sort()).toEqual(['git-pack', 'git-pack-index']);
+      const pack = packs.find((part: { type: string }) => part.type === 'git-pack').name as string;
+      const index = pack.replace(/\.pack$/, '.idx');
+      await corrupt(backend, root, {
+        folder,
+        pack: `packs/git/local/alpha/${pack}`,
+        index: `packs/git/local/alpha/${index}`,
+      });
+      const names: Record<string, string> = { pack, index };
+      const scratchDir = path.join(work, `scratch-${root}`);
+
+      for (const level of LEVELS) {
+        const report = await verifyStore(store, settings(level, { snapshot: 'all' }), { scratchDir });
+        // The older snapshot does not list the damaged pack: it still passes.
+        expect(report.results.map(({ id: checked, ok }) => ({ id: checked, ok }))).toEqual([
+          { id, ok: expected[level] === 'ok' },
+          { id: first, ok: true },
+        ]);
+        const want = expected[level];
+        expect({ level, problems: report.results[0].problems }).toEqual({
+          level,
+          problems:
+            want === 'ok'
+              ? []
+              : [
+                  {
+                    ...(want.part ? { part: names[want.part] } : {}),
+                    message: expect.stringMatching(want.message),
+                  },
+                ],
+        });
+      }
+      expect(fs.existsSync(scratchDir) ? fs.readdirSync(scratchDir) : []).toEqual([]);
+    },
+  );
 
   test('snapshot selection: all, latest, an id; what is asked for but absent is reported', async () => {
     const store = backend.open(freshRoot());

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { mapLimit } from '../util/concurrency.js';
 import type { EncryptTo } from '../crypto/age.js';
 import { errorMessage } from '../util/errors.js';
-import { droppedBytes, packBase, presentObjects, storedPacks, storePack, writePack } from './packs.js';
+import { droppedBytes, packBase, presentObjects, StoredPacks, storePack, writePack } from './packs.js';
 import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './mirror.js';
 import { restoreMirror, saveMirror } from './mirror-cache.js';
 import type { Source } from './source.js';
@@ -192,11 +192,11 @@ async function uploadPacks(
   previous: GitManifest | undefined,
   encryptTo?: EncryptTo,
 ): Promise<{ parts: Part[]; dropped: number }> {
-  const stored = await storedPacks(store, source.name);
+  const stored = await StoredPacks.list(store, source.name);
   let { base, fresh } = packBase(previous, encryptTo);
-  if (base && !base.parts.every((part) => stored.get(part.name) === part.size)) {
+  if (base && !base.parts.every((part) => stored.soundSize(part.name) === part.size)) {
     base = undefined;
-    fresh = "the previous snapshot's packs are not all in the store";
+    fresh = "the previous snapshot's packs are not all in the store, or verify found one damaged";
   }
   if (fresh) log.info(`${source.spec}: one full pack (${fresh})`);
   const oldTips = base ? await presentObjects(mirror, Object.values(base.refs)) : [];

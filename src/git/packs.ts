@@ -5,7 +5,7 @@ import { pipeline, type Readable, Writable } from 'node:stream';
 import { pipeline as pipelinePromise } from 'node:stream/promises';
 import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age.js';
 import { HashingStream } from '../snapshot/hash.js';
-import { type GitManifest, type Part, packPrefix } from '../snapshot/manifest.js';
+import { DAMAGED_SUFFIX, type GitManifest, type Part, packPrefix } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
 import { git } from './git.js';
 
@@ -128,8 +128,8 @@ export async function droppedBytes(mirror: string, previous: string[], current: 
 }
 
 /**
- * Stores a pack and its index (encrypted when asked), hashing the stored bytes on the way. A file
- * already in the store (`stored`: name → size) is never overwritten when encrypted (a kept snapshot may
+ * Stores a pack and its index (encrypted when asked), hashing the stored bytes on the way. A sound
+ * file already in the store is never overwritten when encrypted (a kept snapshot may
  * list those very bytes): it is read back to learn its SHA-256. A plaintext one holds the same bytes
  * (its name is git's checksum of them) and is hashed from the local copy; only a damaged one, of
  * another size, is written again.
@@ -138,7 +138,7 @@ export async function storePack(
   store: Store,
   source: string,
   written: NewPack,
-  stored: Map<string, number>,
+  stored: StoredPacks,
   encryptTo?: EncryptTo,
 ): Promise<Part[]> {
   return Promise.all(
@@ -154,7 +154,8 @@ export async function storePack(
         pack: written.checksum,
         ...(encryptTo ? { encryption: describeEncryption(encryptTo) } : {}),
       };
-      const size = stored.get(name);
+      // A file verify found damaged is written again (newer than its note, it counts as sound).
+      const size = stored.soundSize(name);
       if (size !== undefined && encryptTo) return { ...part, ...(await hashed(await store.download(key))) };
       if (size !== undefined && size === (await fs.stat(file)).size) {
         return { ...part, ...(await hashed(createReadStream(file))) };
@@ -190,11 +191,23 @@ async function hashed(input: Readable): Promise<{ size: number; sha256: string }
   return { size: hashing.bytes, sha256: hashing.digest() };
 }
 
-/** What the repository's pack folder holds: name → size (one listing). */
-export async function storedPacks(store: Store, source: string): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  for await (const object of store.list(packPrefix(source))) {
-    sizes.set(object.key.slice(object.key.lastIndexOf('/') + 1), object.size);
+/** What the repository's pack folder holds (one listing), and which of its files verify found damaged. */
+export class StoredPacks {
+  private constructor(private readonly objects: Map<string, { size: number; modified: number }>) {}
+
+  static async list(store: Store, source: string): Promise<StoredPacks> {
+    const objects = new Map<string, { size: number; modified: number }>();
+    for await (const object of store.list(packPrefix(source))) {
+      const name = object.key.slice(object.key.lastIndexOf('/') + 1);
+      objects.set(name, { size: object.size, modified: object.lastModified.getTime() });
+    }
+    return new StoredPacks(objects);
   }
-  return sizes;
+
+  /** The size of a sound file; undefined when absent or damaged (noted since it was last written). */
+  soundSize(name: string): number | undefined {
+    const file = this.objects.get(name);
+    const note = this.objects.get(`${name}${DAMAGED_SUFFIX}`);
+    return file && !(note && note.modified >= file.modified) ? file.size : undefined;
+  }
 }

@@ -118,6 +118,12 @@ export function partKey(snapshot: { kind: SnapshotKind; source: string; id: stri
     : `${snapshotPrefix(snapshot.kind, snapshot.source, snapshot.id)}${part.name}`;
 }
 
+/**
+ * Beside a pack file whose stored bytes verify found damaged (same size, other SHA-256): a small
+ * create-only note, so that the next backup starts a fresh pack set instead of reusing it.
+ */
+export const DAMAGED_SUFFIX = '.damaged';
+
 /** `pack-<checksum>.pack`, `.idx`, with `.age` when encrypted: what a pack part may be called. */
 export const PACK_NAME = /^pack-([0-9a-f]{40}|[0-9a-f]{64})\.(pack|idx)(\.age)?$/;
 

@@ -19,6 +19,7 @@ import {
   SNAPSHOT_KINDS,
   type SnapshotKind,
   snapshotPrefix,
+  DAMAGED_SUFFIX,
   isPackPart,
   packPrefix,
   partKey,
@@ -225,7 +226,7 @@ function listingError(store: Store, what: string, error: unknown): Error {
 }
 
 /** Parts read in this run, by key and checksum: packs shared by many snapshots are read once. */
-type PartReads = Map<string, Promise<{ bytes: number; problem?: string }>>;
+type PartReads = Map<string, Promise<{ bytes: number; problem?: string; damaged?: boolean }>>;
 
 async function verifySnapshot(
   store: Store,
@@ -285,6 +286,7 @@ async function verifySnapshot(
     const read = await reads.get(id)!;
     if (!shared) bytesRead += read.bytes;
     if (read.problem) problems.push({ part: part.name, message: read.problem });
+    if (read.damaged && isPackPart(part) && !shared) await markDamaged(store, key, read.problem!);
   }
   if (level === 'read-data' || problems.length > 0) return done();
 
@@ -310,7 +312,24 @@ async function verifySnapshot(
 }
 
 /** Streams a part through SHA-256 without keeping it: memory stays flat whatever its size. */
-async function readPart(store: Store, key: string, part: Part): Promise<{ bytes: number; problem?: string }> {
+/**
+ * Notes beside a damaged pack file that it is damaged (create-only, never over anything), so that the
+ * next backup does not build on it. A store that refuses the note does not change the verdict.
+ */
+async function markDamaged(store: Store, key: string, problem: string): Promise<void> {
+  const note = JSON.stringify({ damaged: key, problem, foundAt: new Date().toISOString() }) + '\n';
+  try {
+    await store.createExclusive(`${key}${DAMAGED_SUFFIX}`, Buffer.from(note));
+  } catch (error) {
+    log.warning(`cannot mark ${key} as damaged: ${errorMessage(error)}`);
+  }
+}
+
+async function readPart(
+  store: Store,
+  key: string,
+  part: Part,
+): Promise<{ bytes: number; problem?: string; damaged?: boolean }> {
   const hashing = new HashingStream(part.size);
   const discard = new Writable({ write: (_chunk, _encoding, next) => next() });
   try {
@@ -326,7 +345,8 @@ async function readPart(store: Store, key: string, part: Part): Promise<{ bytes:
     return { bytes: hashing.bytes, problem: `read ${hashing.bytes} bytes; the manifest says ${part.size}` };
   }
   if (sha256 !== part.sha256) {
-    return { bytes: hashing.bytes, problem: `has sha256 ${sha256}; the manifest says ${part.sha256}` };
+    const problem = `has sha256 ${sha256}; the manifest says ${part.sha256}`;
+    return { bytes: hashing.bytes, problem, damaged: true };
   }
   return { bytes: hashing.bytes };
 }

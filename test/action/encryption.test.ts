@@ -45,8 +45,10 @@ function action(dir: string, inputs: Record<string, string>) {
 test('parts are stored as age files and the manifest says so, with the public key only', async () => {
   const page = await client.send(new ListObjectsV2Command({ Bucket: 'backups', Prefix: 'enc/' }));
   const keys = page.Contents!.map((object) => object.Key!);
-  const bundleKey = keys.find((key) => key.endsWith('/repo.bundle.age'))!;
+  // Format 2: the pack (and its index) in the repository's pack folder, as age files.
+  const bundleKey = keys.find((key) => /\/packs\/git\/.*\/pack-[0-9a-f]{40}\.pack\.age$/.test(key))!;
   expect(bundleKey).toBeDefined();
+  expect(keys).toContain(bundleKey.replace(/\.pack\.age$/, '.idx.age'));
   const bundle = await (
     await client.send(new GetObjectCommand({ Bucket: 'backups', Key: bundleKey }))
   ).Body!.transformToByteArray();
@@ -56,11 +58,13 @@ test('parts are stored as age files and the manifest says so, with the public ke
   const manifest = await (
     await client.send(new GetObjectCommand({ Bucket: 'backups', Key: manifestKey }))
   ).Body!.transformToString();
-  expect(JSON.parse(manifest).parts[0].encryption).toEqual({
-    scheme: 'age',
-    version: 'age-encryption.org/v1',
-    recipients: [recipient],
-  });
+  for (const part of JSON.parse(manifest).parts) {
+    expect(part.encryption).toEqual({
+      scheme: 'age',
+      version: 'age-encryption.org/v1',
+      recipients: [recipient],
+    });
+  }
   expect(manifest).not.toContain('AGE-SECRET-KEY');
 });
 

@@ -46,7 +46,15 @@ test('a flipped byte fails read-data with one error naming repository, snapshot 
   const page = await client.send(
     new ListObjectsV2Command({ Bucket: 'backups', Prefix: 'v/git/local/alpha/' }),
   );
-  const key = page.Contents!.map((object) => object.Key!).find((k) => k.endsWith('repo.bundle'))!;
+  const manifestKey = page.Contents!.map((object) => object.Key!).find((k) => k.endsWith('manifest.json'))!;
+  const manifest = JSON.parse(
+    await (
+      await client.send(new GetObjectCommand({ Bucket: 'backups', Key: manifestKey }))
+    ).Body!.transformToString(),
+  );
+  // Format 2: the snapshot's pack, in the repository's pack folder.
+  const pack = manifest.parts.find((part: { type: string }) => part.type === 'git-pack').name as string;
+  const key = `v/packs/git/local/alpha/${pack}`;
   const body = Buffer.from(
     await (
       await client.send(new GetObjectCommand({ Bucket: 'backups', Key: key }))
@@ -61,8 +69,8 @@ test('a flipped byte fails read-data with one error naming repository, snapshot 
   const run = await action('actions/verify', { level: 'read-data' });
   expect(run.exitCode).toBe(1);
   expect(run.errors).toHaveLength(1);
-  const id = key.split('/').at(-2)!;
-  expect(run.errors[0]).toContain(`local/alpha ${id} repo.bundle`);
+  const id = manifestKey.split('/').at(-2)!;
+  expect(run.errors[0]).toContain(`local/alpha ${id} ${pack}`);
   expect(run.errors[0]).toMatch(/sha256/);
   expect(run.outputs).toMatchObject({ ok: 'false', checked: '2', failed: '1' });
 

@@ -19,10 +19,10 @@ export class GitError extends Error {
     readonly args: string[],
     readonly exitCode: number | null,
     readonly stderr: string,
+    readonly signal: NodeJS.Signals | null = null,
   ) {
-    super(
-      redact(`git ${args[0]} failed (exit ${exitCode}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`),
-    );
+    const how = exitCode === null && signal ? `killed by ${signal}` : `exit ${exitCode}`;
+    super(redact(`git ${args[0]} failed (${how}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`));
     this.name = 'GitError';
   }
 }
@@ -96,9 +96,9 @@ export function git(args: string[], options: GitOptions = {}): Promise<string> {
     const stdout: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'));
-      else reject(new GitError(args, code, stderr()));
+      else reject(new GitError(args, code, stderr(), signal));
     });
   });
 }
@@ -112,9 +112,9 @@ export function gitStream(args: string[], options: GitOptions = {}): Readable {
   const output = new PassThrough({ highWaterMark: 1024 * 1024 });
   child.stdout.pipe(output, { end: false });
   child.on('error', (error) => output.destroy(error));
-  child.on('close', (code) => {
+  child.on('close', (code, signal) => {
     if (code === 0) output.end();
-    else output.destroy(new GitError(args, code, stderr()));
+    else output.destroy(new GitError(args, code, stderr(), signal));
   });
   // A consumer that gives up (a failed upload) stops git too.
   output.on('close', () => {

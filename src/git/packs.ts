@@ -7,6 +7,7 @@ import { describeEncryption, encryptStream, type EncryptTo } from '../crypto/age
 import { HashingStream } from '../snapshot/hash.js';
 import { DAMAGED_SUFFIX, type GitManifest, type Part, packPrefix } from '../snapshot/manifest.js';
 import type { Store } from '../store/store.js';
+import { errorMessage } from '../util/errors.js';
 import { git } from './git.js';
 
 /** A new snapshot starts a fresh pack set past this many packs (restore and verify stay quick). */
@@ -73,12 +74,17 @@ export async function writePack(
 ): Promise<NewPack | undefined> {
   const wanted = [...new Set(Object.values(refs))];
   const input = [...wanted, ...exclude.map((id) => `^${id}`)].join('\n') + '\n';
-  const checksum = (
-    await git(['pack-objects', '--revs', '--quiet', '--delta-base-offset', path.join(folder, 'pack')], {
-      cwd: mirror,
-      input,
-    })
-  ).trim();
+  let checksum: string;
+  try {
+    checksum = (
+      await git(['pack-objects', '--revs', '--quiet', '--delta-base-offset', path.join(folder, 'pack')], {
+        cwd: mirror,
+        input,
+      })
+    ).trim();
+  } catch (error) {
+    throw diskFull(error, path.dirname(folder)) ?? error;
+  }
   const pack = path.join(folder, `pack-${checksum}.pack`);
   const index = path.join(folder, `pack-${checksum}.idx`);
   const objects = await packObjectCount(pack);
@@ -87,6 +93,22 @@ export async function writePack(
     return undefined;
   }
   return { checksum, pack, index, objects };
+}
+
+/** A pack that did not fit on the disk (or under a quota or file-size limit) says so, naming where. */
+function diskFull(error: unknown, where: string): Error | undefined {
+  const reasons: Array<[RegExp, string]> = [
+    [/No space left on device/i, 'ENOSPC'],
+    [/File too large|SIGXFSZ/i, 'EFBIG'],
+    [/Disk quota exceeded/i, 'EDQUOT'],
+  ];
+  const code = reasons.find(([pattern]) => pattern.test(errorMessage(error)))?.[1];
+  if (!code) return undefined;
+  return new Error(
+    `${where} is full (${code}): the new pack is written there before it is uploaded. Free space (or raise ` +
+      'the limit, or give mirror-dir on a larger disk) and run again; no snapshot was written, earlier ones are intact.',
+    { cause: error },
+  );
 }
 
 /** The object count in a pack's header ("PACK", version, count). */

@@ -291,14 +291,18 @@ test('a full disk on a local-folder store fails cleanly and leaves the earlier s
   tally.runs += 2;
   const first = spawnSync('node', backup(), { encoding: 'utf8' });
   expect(first.status).toBe(0);
-  commitFile(large, 'disk.txt', 'disk\n');
+  // 8 MiB of new, incompressible data: the snapshot's new pack is that large.
+  fs.writeFileSync(path.join(large, 'disk.bin'), deterministicBytes(8 * 1024 * 1024, 'disk'));
+  git(large, 'add', '.');
+  git(large, 'commit', '-q', '-m', 'disk');
   // A 5 MiB file-size limit (ulimit -f, in 1 KiB blocks) with SIGXFSZ ignored, so writes fail EFBIG
-  // as on a full disk. The mirror's fetch writes only a small pack; the 20 MiB bundle hits the limit.
+  // as on a full disk. Format 2 writes the new pack beside the mirrors before uploading it, so that
+  // is where the limit is hit first: the error says which folder is full.
   const full = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 5120; exec node ${backup().join(' ')}`], {
     encoding: 'utf8',
   });
   expect(full.status).toBe(1);
-  expect(full.stdout).toMatch(/large: FAILED: .*disk-store is full \(EFBIG\)/);
+  expect(full.stdout).toMatch(/large: FAILED: .*m-disk\/local is full \(EFBIG\)/);
   expect(full.stdout + full.stderr).not.toMatch(/\n\s+at /);
 
   const list = spawnSync('node', ['dist/cli.js', 'list', '--to', store, '--json'], { encoding: 'utf8' });

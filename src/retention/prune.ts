@@ -21,6 +21,8 @@ export const REMOVE_REASON = 'no rule matched';
 const MANIFEST_READS = 16;
 /** Pack folders listed at a time. */
 const LISTINGS = 16;
+/** Where every repository's pack folder is: `packPrefix(source)` is `packs/git/<source>/`. */
+const PACKS_ROOT = packPrefix('').slice(0, -1);
 /** What backup and snapshot write into a snapshot folder (and the local store's temporary files). A
  * folder holding anything else is not ours to collect. */
 const OWN_OBJECT =
@@ -124,8 +126,7 @@ type Manifests = Map<string, Manifest | Error>;
  * the manifests of every remaining snapshot of a repository are read (16 at a time), and a pack or index
  * goes only when none of them lists it and it is older than `orphanAge` (a backup in progress uploads
  * its pack before its manifest). One unreadable remaining manifest keeps every pack of its repository.
- * Packs are deleted last, after the removed snapshots' manifests and folders. The pack folders looked
- * at are those of the named sources, or (whole store) of the repositories that have snapshot folders.
+ * Packs are deleted last, after the removed snapshots' manifests and folders.
  */
 export async function pruneStore(
   store: Store,
@@ -170,9 +171,9 @@ export async function pruneStore(
 
 /**
  * One listing per kind gives every manifest and part (or one per named source, to not read the
- * whole bucket for a few), then one of each repository's pack folder `packs/git/<source>/` (of each
- * named source, or of each source with snapshot folders). Keys not shaped `<kind>/<source>/<id>/<name>`
- * or `packs/git/<source>/pack-<checksum>.pack|idx[.age]` are not ours: never touched.
+ * whole bucket for a few), and one of `packs/git/` for the repositories' packs (or one per named source).
+ * Keys not shaped `<kind>/<source>/<id>/<name>` or `packs/git/<source>/pack-<checksum>.pack|idx[.age]`
+ * are not ours: never touched.
  */
 async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]> {
   const listings = (options.kind ? [options.kind] : SNAPSHOT_KINDS).flatMap((kind): Listing[] =>
@@ -200,25 +201,22 @@ async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]>
     }
   }
   if (!options.kind || options.kind === 'git') {
-    // The repositories' pack folders, one listing each (16 at a time): those named, or those with
-    // snapshot folders. A short listing per repository also keeps a store of many small repositories
-    // from paging through every pack of the bucket in one sequence.
-    const sources = options.sources
-      ? [...new Set(options.sources)]
-      : [...units.values()].filter((unit) => unit.kind === 'git').map((unit) => unit.source);
-    const found = await mapLimit(sources, LISTINGS, async (source) => {
-      const prefix = packPrefix(source);
-      const packs: StoredObject[] = [];
+    // Named sources: their pack folders, 16 at a time. The whole store: one listing of `packs/git/`
+    // (which also finds the packs of a repository whose first backup never wrote its manifest).
+    const listings: Array<{ prefix: string; source?: string }> = options.sources
+      ? [...new Set(options.sources)].map((source) => ({ prefix: packPrefix(source), source }))
+      : [{ prefix: PACKS_ROOT }];
+    const found = await mapLimit(listings, LISTINGS, async ({ prefix, source }) => {
+      const packs: Array<{ source: string; object: StoredObject }> = [];
       for await (const object of store.list(prefix)) {
-        // A name with a `/` is a nested source's pack (`a/b/c` listed under `a/b/`): not this unit's.
-        const name = object.key.slice(prefix.length);
-        if (object.key.startsWith(prefix) && !name.includes('/') && PACK_NAME.test(name)) packs.push(object);
+        const parsed = parsePackKey(object.key);
+        // `source` also excludes a nested source's packs (`a/b/c` listed under `a/b/`): it has its own.
+        if (parsed && (source === undefined || parsed.source === source))
+          packs.push({ source: parsed.source, object });
       }
       return packs;
     });
-    sources.forEach((source, i) => {
-      if (found[i].length > 0) unitOf('git', source).packs.push(...found[i]);
-    });
+    for (const { source, object } of found.flat()) unitOf('git', source).packs.push(object);
   }
   return [...units.values()].sort((a, b) => compare(a.kind, b.kind) || compare(a.source, b.source));
 }
@@ -226,6 +224,15 @@ async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]>
 /** How many packs `keys` (pack and index keys) hold: a pack and its index count once. */
 export function packCount(keys: string[]): number {
   return new Set(keys.map((key) => key.replace(/\.(pack|idx)(\.age)?$/, ''))).size;
+}
+
+/** `packs/git/<source>/<pack name>` → its source, or undefined for a key that is not a pack of ours. */
+function parsePackKey(key: string): { source: string } | undefined {
+  const slash = key.lastIndexOf('/');
+  if (!key.startsWith(PACKS_ROOT) || slash < PACKS_ROOT.length) return undefined;
+  const source = key.slice(PACKS_ROOT.length, slash);
+  if (source.split('/').includes('') || !PACK_NAME.test(key.slice(slash + 1))) return undefined;
+  return { source };
 }
 
 /** The complete snapshots of a unit, as catalog references. */

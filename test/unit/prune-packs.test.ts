@@ -249,6 +249,24 @@ describe.each(stores)('%s store', (_, open) => {
     await restoresNewest(store, source, dir);
   });
 
+  test('the packs of a first backup that never wrote its manifest are collected once old', async () => {
+    const store = open();
+    const { dir, source } = newRepository();
+    const head = git(dir, 'rev-parse', 'HEAD').trim();
+    const written = await writePack(
+      dir,
+      { 'refs/heads/main': head },
+      [],
+      fs.mkdtempSync(path.join(work, 'pack-')),
+    );
+    const uploaded = (await uploadPack(store, source, written!)).map((p) => `${packPrefix(source)}${p.name}`);
+
+    expect(unitOf(await pruneStore(store, { last: 1 }, now()), source).packKeys).toEqual([]);
+    const old = await pruneStore(store, { last: 1 }, later());
+    expect(unitOf(old, source)).toMatchObject({ kept: 0, removed: 0, packKeys: uploaded.sort() });
+    expect(await keysUnder(store, packPrefix(source))).toEqual([]);
+  });
+
   test('a prune running while a backup uploads (after its pack, before its manifest) leaves the backup whole', async () => {
     const store = open();
     const { dir, source } = newRepository();

@@ -1,6 +1,6 @@
 import * as log from '../log/log.js';
 import { isEmptyPolicy } from '../retention/policy.js';
-import { type PruneResult, pruneStore } from '../retention/prune.js';
+import { packCount, type PruneResult, pruneStore } from '../retention/prune.js';
 import type { PruneSettings } from '../settings/prune.js';
 import { SNAPSHOT_KINDS, type SnapshotKind } from '../snapshot/manifest.js';
 import { openUnits } from './selection.js';
@@ -28,6 +28,11 @@ export async function runPrune(
       }
       if (unit.orphanKeys.length)
         log.info(`${unit.source}: ${unit.orphanKeys.length} orphaned objects of interrupted runs`);
+      if (unit.packKeys.length)
+        log.info(
+          `${unit.source}: ${packCount(unit.packKeys)} unreferenced packs (${unit.packKeys.length} objects) ${dryRun ? 'would be removed' : 'removed'}`,
+        );
+      if (unit.packError) log.warning(`${unit.source}: ${unit.packError}`);
       if (unit.error) log.warning(`${unit.source}: nothing removed: ${unit.error}`);
     }
     results.push(result);

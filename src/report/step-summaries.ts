@@ -1,6 +1,6 @@
 import type { RepositoryResult } from '../git/backup.js';
 import type { PlanResult } from '../plan/shards.js';
-import type { PruneResult } from '../retention/prune.js';
+import { packCount, type PruneResult } from '../retention/prune.js';
 import { formatBytes, plural } from '../util/format.js';
 import { redact } from '../util/secrets.js';
 import type { VerifyReport } from '../verify/checker.js';
@@ -83,8 +83,17 @@ export function pruneSummary(results: PruneResult[]): string {
   const removed = results.reduce((sum, result) => sum + result.snapshotsRemoved, 0);
   const freed = results.reduce((sum, result) => sum + result.bytesFreed, 0);
   const verb = dryRun ? 'would remove' : 'removed';
+  const packs = packCount(units.flatMap((unit) => unit.packKeys));
+  const packNotes = units.flatMap((unit) => [
+    ...(unit.packKeys.length
+      ? [
+          `- ${unit.source}: ${verb} ${packCount(unit.packKeys)} unreferenced packs (${unit.packKeys.length} objects)`,
+        ]
+      : []),
+    ...(unit.packError ? [`- ⚠️ ${unit.source}: ${unit.packError}`] : []),
+  ]);
   const lines = [
-    `## 🧹 Prune${dryRun ? ' (dry run)' : ''}: ${verb} ${removed} snapshots, ${formatBytes(freed)}`,
+    `## 🧹 Prune${dryRun ? ' (dry run)' : ''}: ${verb} ${removed} snapshots, ${formatBytes(freed)}${packs ? `, ${packs} unreferenced packs` : ''}`,
     '',
     '| Repository | Kept | Removed | Orphans | Freed |',
     '| --- | --- | --- | --- | --- |',
@@ -93,6 +102,7 @@ export function pruneSummary(results: PruneResult[]): string {
         `| ${unit.source} | ${unit.kept} | ${unit.removed} | ${unit.orphanKeys.length} | ${formatBytes(unit.bytesFreed)} |`,
     ),
     '',
+    ...(packNotes.length ? [...packNotes, ''] : []),
     '<details><summary>Every decision</summary>',
     '',
     ...units.flatMap((unit) =>

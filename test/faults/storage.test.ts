@@ -228,9 +228,13 @@ describe('a backup killed with SIGKILL', () => {
     expect(first.exitCode).toBe(0);
     const good = await listed(prefix);
     expect(good).toHaveLength(1);
+    const goodKeys = await keysUnder(prefix);
 
-    // Killed while a part is on the wire, then killed with every part uploaded but no manifest.
-    commitFile(large, 'k1.txt', 'one\n');
+    // Killed while a part is on the wire, then killed with every part uploaded but no manifest. The
+    // new pack is 20 MiB of new data, so that it goes up in multipart parts.
+    fs.writeFileSync(path.join(large, 'k1.bin'), deterministicBytes(20 * 1024 * 1024, 'k1'));
+    git(large, 'add', '.');
+    git(large, 'commit', '-q', '-m', 'k1');
     await killedBackup(prefix, large, /^PUT .*partNumber=/);
     commitFile(large, 'k2.txt', 'two\n');
     await killedBackup(prefix, large, /^PUT .*manifest\.json/);
@@ -238,14 +242,20 @@ describe('a backup killed with SIGKILL', () => {
     expect(await listed(prefix)).toEqual(good);
     const verify = await cli(['verify', '--level', 'read-data', '--snapshot', 'all'], prefix);
     expect(verify.exitCode).toBe(0);
-    const orphans = (await keysUnder(prefix)).filter((key) => !good.some((s) => key.includes(s.id)));
+    const orphans = (await keysUnder(prefix)).filter((key) => !goodKeys.includes(key));
     expect(orphans.length).toBeGreaterThan(0);
-    expect(orphans.every((key) => key.endsWith('repo.bundle'))).toBe(true);
+    // Format 2: what a killed run leaves is a complete pack and its index, never a manifest.
+    expect(orphans.every((key) => /\/packs\/git\/.*\.(pack|idx)$/.test(key))).toBe(true);
 
+    // The history that pack holds is rewritten away, so no later snapshot needs it: it stays an orphan.
+    git(large, 'reset', '-q', '--hard', 'HEAD~2');
+    commitFile(large, 'k3.txt', 'three\n');
     // The next run (its mirror lock was left by a killed process) writes a complete snapshot.
     const next = await cli(['backup', '--repo', large, '--mirror-dir', path.join(work, 'm-killed')], prefix);
     expect(next.errors).toEqual([]);
     expect(await listed(prefix)).toHaveLength(2);
+    const proven = await cli(['verify', '--level', 'restore', '--snapshot', 'all'], prefix);
+    expect(proven.errors).toEqual([]);
 
     // Prune, once the orphans are older than orphan-age (24 h by default: run as if a day later).
     const store = openStore(parseDestination('s3://backups/killed'), {
@@ -256,12 +266,14 @@ describe('a backup killed with SIGKILL', () => {
     });
     const later = new Date(Date.now() + 25 * 60 * 60 * 1000);
     const pruned = await pruneStore(store, {}, { dryRun: false, now: later });
-    expect(pruned.units.flatMap((unit) => unit.orphanKeys).sort()).toEqual(
-      orphans.map((key) => key.slice(`${prefix}/`.length)),
+    expect(pruned.units.flatMap((unit) => [...unit.orphanKeys, ...unit.packKeys]).sort()).toEqual(
+      orphans.map((key) => key.slice(`${prefix}/`.length)).sort(),
     );
     const after = await keysUnder(prefix);
     expect(orphans.some((key) => after.includes(key))).toBe(false);
     expect(await listed(prefix)).toHaveLength(2);
+    const still = await cli(['verify', '--level', 'read-data', '--snapshot', 'all'], prefix);
+    expect(still.errors).toEqual([]);
   });
 });
 

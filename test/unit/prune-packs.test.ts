@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backupAll, type BackupOptions } from '../../src/git/backup.js';
-import { uploadPack, writePack } from '../../src/git/packs.js';
+import { type NewPack, StoredPacks, storePack, writePack } from '../../src/git/packs.js';
 import { restoreSnapshot } from '../../src/git/restore.js';
 import { resolveSource } from '../../src/git/source.js';
 import { pruneStore, type PruneOptions, type PruneResult } from '../../src/retention/prune.js';
@@ -12,6 +12,11 @@ import { S3Store } from '../../src/store/s3-store.js';
 import type { Store } from '../../src/store/store.js';
 import { commitFile, deterministicBytes, git, refsOf, tempDir } from '../support/fixtures.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
+
+/** Uploads a pack as a backup does before its manifest (what the pack folder holds decides reuse). */
+async function uploadPack(store: Store, source: string, written: NewPack) {
+  return storePack(store, source, written, await StoredPacks.list(store, source));
+}
 
 // Prune of format 2 snapshots (shared packs): real git repositories backed up with backupAll, pruned,
 // and restored with restoreSnapshot, on both stores (a local folder and a real S3-protocol server on

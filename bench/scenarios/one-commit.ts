@@ -162,7 +162,8 @@ export async function scenarioOneCommit(ctx: Context, config: Config): Promise<S
     `${size} MiB repository. Its copy is first repacked (\`git repack -a -d -f\`, ${s(repack.seconds)} s, not ` +
       'timed); every contender makes its day-1 backup (not timed); then each of ' +
       `${days} days adds one commit on main with one new 100 KiB incompressible file and runs backup-action ` +
-      `and restic once each (the hand pipelines on the first ${handDays} days only: they copy a whole bundle ` +
+      `and restic once each (the hand pipelines on the first ${handDays === 1 ? 'day' : `${handDays} days`} ` +
+      'only: they copy a whole bundle ' +
       "every day), in a rotating order. backup-action keeps every snapshot (each day's new pack of what the " +
       "previous snapshot's refs do not reach, its index and its manifest), restic every snapshot of the " +
       "mirror folder. The commit's own pack is `git pack-objects --revs --stdout` of `main ^main~1` in the " +

@@ -17,6 +17,8 @@ export interface Config {
   tinyRepos: number;
   concurrency: number[];
   files: number;
+  /** Days of scenario 3 (one commit each). */
+  days: number;
   work: string;
   cli: string;
   out: string;

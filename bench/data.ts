@@ -1,12 +1,13 @@
 // Deterministic test data for the benchmarks, generated once under .bench/ and reused while its
 // parameters (a JSON marker next to it) stay the same:
 // - ensureSource: a repository of incompressible blobs of a given pack size (git fast-import);
-// - addCommit: one more commit on main with one new incompressible file (the "next day" change);
+// - addCommit: one more commit on main with one new incompressible file (the "next day" change), and
+//   commitPackBytes: the size of that commit's own pack;
 // - ensureTinyRepos: many small repositories;
 // - ensureFileTree: a folder of many small text files in nested folders.
 // Blob bytes are an AES-256-CTR keystream under a key derived from a seed: incompressible, and the
 // same on every machine.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -241,6 +242,20 @@ export async function addCommit(dir: string, n: number, size = 100 * 1024): Prom
       `data ${Buffer.byteLength(message)}\n${message}from refs/heads/main^0\nM 100644 :1 ${name}\n\n`,
   );
   await finish();
+}
+
+/**
+ * Bytes of the commit's own pack: `git pack-objects --revs --stdout` of `<ref> ^<ref>~1` in `dir` (the
+ * objects that commit adds, no thin deltas), the least any backup of that change can store as a pack.
+ */
+export function commitPackBytes(dir: string, ref = 'refs/heads/main'): number {
+  const result = spawnSync('git', ['pack-objects', '--revs', '--stdout', '--quiet'], {
+    cwd: dir,
+    input: `${ref}\n^${ref}~1\n`,
+    maxBuffer: 1024 * MiB,
+  });
+  if (result.status !== 0) throw new Error(`git pack-objects in ${dir} failed: ${String(result.stderr)}`);
+  return result.stdout.length;
 }
 
 // ---------------------------------------------------------------------------------------------------

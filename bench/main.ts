@@ -11,9 +11,11 @@
 //      backup-action vs git clone --mirror + git bundle + aws s3 cp / cp / rclone copy, and vs
 //      git clone --mirror + restic backup (local restic repository)
 //   2  next day, nothing changed: time and bytes written, each size
-//   3  next day, one new commit with a 100 KiB incompressible file, on the largest size
-//   4  verify (read-data) and restore of the largest size: backup-action vs restic check --read-data /
-//      restic restore
+//   3  BENCH_DAYS (30) next days with one new commit each (a 100 KiB incompressible file), on the
+//      largest size after git repack -a -d -f: bytes written vs the commit's own pack, time vs restic,
+//      and the store after all days vs restic's repository (the hand pipelines on BENCH_REPS days)
+//   4  verify (read-data) and restore (also --full-check) of the largest size: backup-action vs restic
+//      check --read-data / restic restore, and vs git clone --mirror of a bundle + git fsck --full
 //   5  prune of 10,000 snapshots over 50 repositories (bench/prune.ts through bench/engine.ts)
 //   6  BENCH_TINY_REPOS (100) small repositories in one backup run, --concurrency BENCH_CONCURRENCY
 //      (1,4,8), to S3: first run and the unchanged run after it
@@ -21,7 +23,7 @@
 //
 // Other settings (environment): BENCH_SIZES (MiB of pack, default 10,200,1024), BENCH_REPS (3),
 // BENCH_STORES (s3,folder), BENCH_PEERS (hand,rclone,restic), BENCH_BIG_SIZE (size of scenarios 0, 3
-// and 4; default the largest of BENCH_SIZES), BENCH_OUT (Markdown results, default
+// and 4; default the largest of BENCH_SIZES), BENCH_DAYS (days of scenario 3, 30), BENCH_OUT (Markdown results, default
 // bench/results/<UTC date>.md, appended to when it exists), BENCH_WORK (.bench), BENCH_CLI
 // (dist/cli.js). Generated data is cached in BENCH_WORK; everything else is written under
 // BENCH_WORK/peers-tmp and removed at the end (also on failure, SIGINT and SIGTERM).
@@ -70,6 +72,7 @@ function readConfig(env = process.env): Config {
     tinyRepos: Number(env.BENCH_TINY_REPOS || 100),
     concurrency: numbers('BENCH_CONCURRENCY', '1,4,8'),
     files: Number(env.BENCH_FILES || 50_000),
+    days: Number(env.BENCH_DAYS || 30),
     work: path.resolve(env.BENCH_WORK || path.join(ROOT, '.bench')),
     cli: path.resolve(env.BENCH_CLI || path.join(ROOT, 'dist', 'cli.js')),
     out: env.BENCH_OUT
@@ -88,6 +91,7 @@ function readConfig(env = process.env): Config {
   if (!config.peers.every((v) => ['hand', 'rclone', 'restic'].includes(v)))
     bad('BENCH_PEERS: hand, rclone, restic');
   if (!(config.tinyRepos >= 1) || !(config.files >= 1)) bad('BENCH_TINY_REPOS and BENCH_FILES must be >= 1');
+  if (!Number.isInteger(config.days) || config.days < 1) bad('BENCH_DAYS must be a positive integer');
   if (!config.concurrency.every((n) => Number.isInteger(n) && n >= 1))
     bad('BENCH_CONCURRENCY: integers >= 1');
   if (!existsSync(config.cli)) bad(`${config.cli} is missing; build it first (npm run build)`);
@@ -283,6 +287,7 @@ function render({
     `\`BENCH_SCENARIOS=${config.scenarios.join(',')} BENCH_SIZES=${config.sizes.join(',')} ` +
       `BENCH_REPS=${config.reps} BENCH_STORES=${config.stores.join(',')} BENCH_PEERS=${config.peers.join(',')}` +
       `${config.scenarios.some((n) => n === 0 || n === 3 || n === 4) ? ` BENCH_BIG_SIZE=${config.bigSize}` : ''}` +
+      `${config.scenarios.includes(3) ? ` BENCH_DAYS=${config.days}` : ''}` +
       `${config.scenarios.includes(6) ? ` BENCH_TINY_REPOS=${config.tinyRepos} BENCH_CONCURRENCY=${config.concurrency.join(',')}` : ''}` +
       `${config.scenarios.includes(7) ? ` BENCH_FILES=${config.files}` : ''} npm run bench\`` +
       `${versions.commit ? ` at ${versions.commit}` : ''}; CLI measured: ${path.relative(ROOT, config.cli) || config.cli}` +

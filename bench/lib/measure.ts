@@ -319,7 +319,12 @@ function startSampler(rootPid: number): { stop(): TreeSample } {
         continue;
       }
       // A process that has exited but is not reaped yet has no cmdline and no VmHWM: keep what we had.
-      if (entry.cmd === '?') entry.cmd = status.cmd;
+      // One first seen between fork and exec (a copy of node about to become git) is another program
+      // now, with a new memory map whose VmHWM starts over: it takes the new command, and only its peak.
+      if (status.cmd !== '?' && status.cmd !== entry.cmd) {
+        if (entry.cmd !== '?') entry.hwmKiB = 0;
+        entry.cmd = status.cmd;
+      }
       entry.hwmKiB = Math.max(entry.hwmKiB, status.hwmKiB);
       entry.cpuTicks = Math.max(entry.cpuTicks, info.cpuTicks);
       entry.lastSeconds = now;

@@ -4,8 +4,10 @@ import type { Contender, Run } from '../tools/common.js';
 
 export type RunsByContender = Map<Contender, Run[]>;
 
-export function ratio(value: number, best: number): string {
-  return `${(value / best).toFixed(2)}×`;
+/** `value / reference` as `0.42×` (a dash when either is missing). */
+export function ratio(value: number | undefined, reference: number | undefined): string {
+  if (value === undefined || reference === undefined || !(reference > 0) || Number.isNaN(value)) return '–';
+  return `${(value / reference).toFixed(2)}×`;
 }
 
 const runsOf = (runs: RunsByContender, contender: Contender): Run[] => runs.get(contender) ?? [];
@@ -39,7 +41,7 @@ export function backupTable(
       mib(max(r.map((x) => x.toolPeakMiB))),
       mibOrDash(max(r.map((x) => x.gitPeakMiB))),
       written + added,
-      contender.kind === 'ours' || !oursMedian ? '' : ratio(med, oursMedian),
+      contender.kind === 'ours' || !oursMedian ? '' : ratio(oursMedian, med),
     ];
     if (firstDay) row.splice(4, 0, bytes(firstDay.get(contender)?.uploadedBytes));
     rows.push({ group: contender.group, kind: contender.kind, row });
@@ -56,7 +58,7 @@ export function backupTable(
     'Peak RSS (MiB)',
     'git RSS (MiB)',
     'Written (median)',
-    '× backup-action',
+    'backup-action ÷ this',
   ];
   const align: Align[] = ['l', 'l', 'r', 'l', 'l', 'r', 'r', 'r', 'r'];
   if (firstDay) {

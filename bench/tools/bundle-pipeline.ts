@@ -89,6 +89,10 @@ export class BundlePipeline implements Contender {
     }
   }
 
+  async storedBytes(): Promise<number> {
+    return this.dest.bytes();
+  }
+
   /** Earlier days' bundles are not needed by anything: a whole bundle is uploaded every day. */
   async dropOld(): Promise<void> {
     await this.dest.clear();

@@ -2,6 +2,7 @@
 //   reset()           fresh mirror and fresh destination (not timed)
 //   backup(source)    one day's backup of a repository: the first call clones, later ones fetch
 //   dropOld()         frees what the next runs do not need (older copies; not timed)
+//   storedBytes()     the bytes in its destination now
 //   dispose()         removes everything it wrote
 // backup() resolves with a Run: { seconds, steps: { name: seconds }, toolPeakMiB, gitPeakMiB,
 // uploadedBytes, ... }. uploadedBytes is measured, not reported: the bytes of the objects (S3) or files
@@ -43,6 +44,8 @@ export interface Contender {
   group?: StoreKind;
   reset(): Promise<void>;
   backup(source: string, options: { label: string }): Promise<Run>;
+  /** Bytes in its destination now (every object or file it keeps there). */
+  storedBytes(): Promise<number>;
   dropOld(): Promise<void>;
   dispose(): Promise<void>;
 }

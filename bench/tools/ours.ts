@@ -89,8 +89,14 @@ export class Ours implements Contender {
     return combine({ verify: await this.cli(label, 'verify', ['--repo', repository, '--level', level]) });
   }
 
-  async restore(repository: string, target: string, { label }: { label: string }): Promise<Run> {
-    return combine({ restore: await this.cli(label, 'restore', ['--repo', repository, '--target', target]) });
+  /** `restore --target`; `fullCheck` adds `--full-check` (git fsck --full, as `verify --level restore`). */
+  async restore(
+    repository: string,
+    target: string,
+    { label, fullCheck = false }: { label: string; fullCheck?: boolean },
+  ): Promise<Run> {
+    const args = ['--repo', repository, '--target', target, ...(fullCheck ? ['--full-check'] : [])];
+    return combine({ restore: await this.cli(label, 'restore', args) });
   }
 
   /** `snapshot --name <name> --path <glob>` run in `cwd`; uploadedBytes is what it stored. */
@@ -104,6 +110,10 @@ export class Ours implements Contender {
     const args = ['--name', name, '--path', glob, '--compression', compression];
     const result = await this.cli(label, 'snapshot', args, { cwd });
     return combine({ snapshot: result }, { uploadedBytes: (await this.dest.bytes()) - before });
+  }
+
+  async storedBytes(): Promise<number> {
+    return this.dest.bytes();
   }
 
   /** Keeps only the newest snapshot of each repository (the next run compares with it). */

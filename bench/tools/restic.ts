@@ -117,6 +117,10 @@ export class Restic implements Contender {
     return combine({ restore: result });
   }
 
+  async storedBytes(): Promise<number> {
+    return dirBytes(this.repo);
+  }
+
   /** The repository is incremental: everything in it is needed. */
   async dropOld(): Promise<void> {}
 

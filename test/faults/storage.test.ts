@@ -230,13 +230,15 @@ describe('a backup killed with SIGKILL', () => {
     expect(good).toHaveLength(1);
     const goodKeys = await keysUnder(prefix);
 
-    // Killed while a part is on the wire, then killed with every part uploaded but no manifest. The
-    // new pack is 20 MiB of new data, so that it goes up in multipart parts.
+    // Killed while a part of the new pack is on the wire, then while its index goes up, then with every
+    // part uploaded but no manifest. The new pack is 20 MiB of new data: it goes up in multipart parts.
     fs.writeFileSync(path.join(large, 'k1.bin'), deterministicBytes(20 * 1024 * 1024, 'k1'));
     git(large, 'add', '.');
     git(large, 'commit', '-q', '-m', 'k1');
     await killedBackup(prefix, large, /^PUT .*partNumber=/);
     commitFile(large, 'k2.txt', 'two\n');
+    await killedBackup(prefix, large, /^PUT .*\.idx/);
+    commitFile(large, 'k3.txt', 'three\n');
     await killedBackup(prefix, large, /^PUT .*manifest\.json/);
 
     expect(await listed(prefix)).toEqual(good);
@@ -248,8 +250,8 @@ describe('a backup killed with SIGKILL', () => {
     expect(orphans.every((key) => /\/packs\/git\/.*\.(pack|idx)$/.test(key))).toBe(true);
 
     // The history that pack holds is rewritten away, so no later snapshot needs it: it stays an orphan.
-    git(large, 'reset', '-q', '--hard', 'HEAD~2');
-    commitFile(large, 'k3.txt', 'three\n');
+    git(large, 'reset', '-q', '--hard', 'HEAD~3');
+    commitFile(large, 'k4.txt', 'four\n');
     // The next run (its mirror lock was left by a killed process) writes a complete snapshot.
     const next = await cli(['backup', '--repo', large, '--mirror-dir', path.join(work, 'm-killed')], prefix);
     expect(next.errors).toEqual([]);

@@ -1,0 +1,118 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { backupAll, type BackupOptions } from '../../src/git/backup.js';
+import { MAX_PACKS } from '../../src/git/packs.js';
+import { restoreSnapshot } from '../../src/git/restore.js';
+import { resolveSource } from '../../src/git/source.js';
+import { pruneStore } from '../../src/retention/prune.js';
+import { listSnapshots, readGitManifest } from '../../src/snapshot/catalog.js';
+import { LocalStore } from '../../src/store/local-store.js';
+import { S3Store } from '../../src/store/s3-store.js';
+import type { Store } from '../../src/store/store.js';
+import { commitFile, git, refsOf, tempDir } from '../support/fixtures.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
+
+// A long chain of format 2 snapshots, one a day, through a compaction (a fresh pack set after
+// MAX_PACKS packs), a force-push and a deleted branch, then the oldest pruned: every remaining snapshot
+// restores to exactly the refs the source had when it was taken. Real git, both stores.
+let s3: S3Server;
+let work: string;
+let counter = 0;
+
+beforeAll(async () => {
+  s3 = await startS3Server({ buckets: ['chain'] });
+  work = tempDir();
+});
+
+afterAll(async () => {
+  await s3.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const stores: Array<[string, () => Store]> = [
+  ['local folder', () => new LocalStore(path.join(work, `store-${++counter}`))],
+  [
+    'S3',
+    () =>
+      new S3Store({
+        bucket: 'chain',
+        prefix: `run-${++counter}`,
+        location: `s3://chain/run-${counter}`,
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        endpointInput: 'endpoint',
+      }),
+  ],
+];
+
+describe.each(stores)('%s store', (_, openStore) => {
+  test('every snapshot of a chain past a compaction, a force-push and a deleted branch restores its refs, also after the oldest are pruned', async () => {
+    const store = openStore();
+    const dir = path.join(work, `repo-${++counter}`);
+    fs.mkdirSync(dir);
+    git(dir, 'init', '--quiet', '--initial-branch=main');
+    commitFile(dir, 'README.md', '# chain\n');
+    const source = resolveSource(dir, 'https://github.com');
+    const options: BackupOptions = {
+      auth: { serverUrl: 'https://github.com' },
+      force: false,
+      tags: [],
+      concurrency: 1,
+      mirrorRoot: path.join(work, `mirrors-${counter}`),
+      cacheMirrors: false,
+    };
+    const expected = new Map<string, string>();
+    const day = async (change: () => void) => {
+      change();
+      const [result] = await backupAll([{ source, store }], options);
+      expect(result.status).toBe('created');
+      expected.set(result.snapshotId!, refsOf(dir));
+    };
+
+    await day(() => git(dir, 'branch', 'feature'));
+    for (let i = 1; i <= MAX_PACKS + 3; i++) {
+      await day(() => {
+        if (i === 10) git(dir, 'branch', '-D', 'feature'); // a deleted branch
+        if (i === 20) git(dir, 'reset', '--quiet', '--hard', 'HEAD~3'); // a force-push
+        commitFile(dir, `day-${i}.txt`, `day ${i}\n`);
+      });
+    }
+
+    // The set restarted once: the newest lists few packs, and every manifest at most MAX_PACKS.
+    const snapshots = await listSnapshots(store, 'git', source.name);
+    expect(snapshots).toHaveLength(MAX_PACKS + 4);
+    const packCounts: number[] = [];
+    for (const snapshot of snapshots) {
+      const manifest = await readGitManifest(store, snapshot);
+      packCounts.push(manifest.parts.filter((part) => part.type === 'git-pack').length);
+    }
+    expect(Math.max(...packCounts)).toBeLessThanOrEqual(MAX_PACKS);
+    expect(packCounts[0]).toBeLessThan(10);
+
+    const restoresTo = async (snapshot: (typeof snapshots)[number]) => {
+      const target = path.join(work, `restored-${++counter}`);
+      await restoreSnapshot(store, snapshot, target);
+      expect({ id: snapshot.id, refs: refsOf(target) }).toEqual({
+        id: snapshot.id,
+        refs: expected.get(snapshot.id),
+      });
+    };
+    // Across the chain: every fourth snapshot, and every one since the restart.
+    for (const [i, snapshot] of snapshots.entries()) if (i % 4 === 0 || i < 5) await restoresTo(snapshot);
+
+    // The oldest go (the 3 newest are kept, all after the restart), as if two days later so that every
+    // unreferenced pack is older than orphan-age: the first set's packs are no longer listed by anyone.
+    const pruned = await pruneStore(
+      store,
+      { last: 3 },
+      { dryRun: false, now: new Date(Date.now() + 2 * 24 * 60 * 60 * 1000) },
+    );
+    expect(pruned.snapshotsRemoved).toBe(snapshots.length - 3);
+    expect(pruned.packKeysRemoved).toBeGreaterThanOrEqual(MAX_PACKS);
+    const remaining = await listSnapshots(store, 'git', source.name);
+    expect(remaining.map((s) => s.id)).toEqual(snapshots.slice(0, 3).map((s) => s.id));
+    for (const snapshot of remaining) await restoresTo(snapshot);
+  }, 300_000);
+});

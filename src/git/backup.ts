@@ -3,7 +3,15 @@ import * as path from 'node:path';
 import { mapLimit } from '../util/concurrency.js';
 import type { EncryptTo } from '../crypto/age.js';
 import { errorMessage } from '../util/errors.js';
-import { droppedBytes, packBase, presentObjects, StoredPacks, storePack, writePack } from './packs.js';
+import {
+  droppedBytes,
+  mirrorPack,
+  packBase,
+  presentObjects,
+  StoredPacks,
+  storePack,
+  writePack,
+} from './packs.js';
 import { type GitAuth, mirrorPath, readRefs, sameRefs, updateMirror, withMirrorLock } from './mirror.js';
 import { restoreMirror, saveMirror } from './mirror-cache.js';
 import type { Source } from './source.js';
@@ -203,7 +211,8 @@ async function uploadPacks(
   // Beside the mirror, not in it: git must never see these as the mirror's own packs.
   const folder = await fs.mkdtemp(path.join(path.dirname(mirror), '.pack-'));
   try {
-    const written = await writePack(mirror, refs, oldTips, folder);
+    // A fresh set can often use the mirror's own pack (one pack of exactly what the refs reach).
+    const written = (!base && (await mirrorPack(mirror))) || (await writePack(mirror, refs, oldTips, folder));
     const reused = base?.parts ?? [];
     // Content-addressed: a pack the set has already (the same objects) is not uploaded again.
     const known = written && reused.some((part) => part.pack === written.checksum);

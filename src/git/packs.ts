@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline, type Readable, Writable } from 'node:stream';
@@ -93,6 +93,34 @@ export async function writePack(
     return undefined;
   }
   return { checksum, pack, index, objects };
+}
+
+/**
+ * The mirror's own pack when it is exactly what a full pack would be: one pack, no loose object, no
+ * alternates, and as many objects as the refs reach (so it holds those and nothing else) — as after a
+ * fresh clone. A first backup then uploads it as it is instead of writing the same pack again.
+ */
+export async function mirrorPack(mirror: string): Promise<NewPack | undefined> {
+  if (existsSync(path.join(mirror, 'objects', 'info', 'alternates'))) return undefined;
+  const stats = Object.fromEntries(
+    (await git(['count-objects', '-v'], { cwd: mirror }))
+      .split('\n')
+      .map((line) => line.split(': '))
+      .filter((pair) => pair.length === 2),
+  );
+  if (stats.count !== '0' || stats.packs !== '1') return undefined;
+  const folder = path.join(mirror, 'objects', 'pack');
+  const pack = (await fs.readdir(folder)).find((name) => /^pack-[0-9a-f]+\.pack$/.test(name));
+  if (!pack) return undefined;
+  const checksum = pack.slice('pack-'.length, -'.pack'.length);
+  const index = path.join(folder, `pack-${checksum}.idx`);
+  if (!existsSync(index)) return undefined;
+  const objects = await packObjectCount(path.join(folder, pack));
+  const reachable = Number(
+    (await git(['rev-list', '--objects', '--all', '--count'], { cwd: mirror })).trim(),
+  );
+  if (objects === 0 || objects !== reachable) return undefined;
+  return { checksum, pack: path.join(folder, pack), index, objects };
 }
 
 /** A pack that did not fit on the disk (or under a quota or file-size limit) says so, naming where. */

@@ -48,6 +48,38 @@ const stores: Array<[string, () => Store]> = [
 ];
 
 describe.each(stores)('%s store', (_, openStore) => {
+  test("a first backup uploads the mirror's own pack when it holds exactly what the refs reach", async () => {
+    const store = openStore();
+    const dir = path.join(work, `packed-${++counter}`);
+    fs.mkdirSync(dir);
+    git(dir, 'init', '--quiet', '--initial-branch=main');
+    for (const i of [1, 2, 3]) commitFile(dir, `file-${i}.txt`, `content ${i}\n`);
+    git(dir, 'repack', '--quiet', '-a', '-d');
+    const [sourcePack] = fs
+      .readdirSync(path.join(dir, '.git', 'objects', 'pack'))
+      .filter((f) => f.endsWith('.pack'));
+    const source = resolveSource(dir, 'https://github.com');
+    const options: BackupOptions = {
+      auth: { serverUrl: 'https://github.com' },
+      force: false,
+      tags: [],
+      concurrency: 1,
+      mirrorRoot: path.join(work, `mirrors-${counter}`),
+      cacheMirrors: false,
+    };
+    const [result] = await backupAll([{ source, store }], options);
+    expect(result.status).toBe('created');
+    const [snapshot] = await listSnapshots(store, 'git', source.name);
+    const manifest = await readGitManifest(store, snapshot);
+    // A clone of a packed repository shares its one pack: that very pack is what was uploaded.
+    expect(manifest.parts.map((part) => part.name).sort()).toEqual(
+      [sourcePack, sourcePack.replace(/\.pack$/, '.idx')].sort(),
+    );
+    const target = path.join(work, `restored-${++counter}`);
+    await restoreSnapshot(store, snapshot, target, undefined, { fullCheck: true });
+    expect(refsOf(target)).toBe(refsOf(dir));
+  });
+
   test('every snapshot of a chain past a compaction, a force-push and a deleted branch restores its refs, also after the oldest are pruned', async () => {
     const store = openStore();
     const dir = path.join(work, `repo-${++counter}`);

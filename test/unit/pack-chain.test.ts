@@ -6,46 +6,31 @@ import { restoreSnapshot } from '../../src/git/restore.js';
 import { resolveSource } from '../../src/git/source.js';
 import { pruneStore } from '../../src/retention/prune.js';
 import { listSnapshots, readGitManifest } from '../../src/snapshot/catalog.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { S3Store } from '../../src/store/s3-store.js';
-import type { Store } from '../../src/store/store.js';
 import { commitFile, git, refsOf, tempDir } from '../support/fixtures.js';
-import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { bothStores } from '../support/stores.js';
 
 // A long chain of format 2 snapshots, one a day, through a compaction (a fresh pack set after
 // MAX_PACKS packs), a force-push and a deleted branch, then the oldest pruned: every remaining snapshot
 // restores to exactly the refs the source had when it was taken. Real git, both stores.
-let s3: S3Server;
 let work: string;
 let counter = 0;
+const stores = bothStores('chain');
 
-beforeAll(async () => {
-  s3 = await startS3Server({ buckets: ['chain'] });
+beforeAll(() => {
   work = tempDir();
 });
 
-afterAll(async () => {
-  await s3.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const stores: Array<[string, () => Store]> = [
-  ['local folder', () => new LocalStore(path.join(work, `store-${++counter}`))],
-  [
-    'S3',
-    () =>
-      new S3Store({
-        bucket: 'chain',
-        prefix: `run-${++counter}`,
-        location: `s3://chain/run-${counter}`,
-        region: s3.region,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        endpointInput: 'endpoint',
-      }),
-  ],
-];
+/** A backup of `dir`'s repository with its mirrors under `work`. */
+const backupOptions = (): BackupOptions => ({
+  auth: { serverUrl: 'https://github.com' },
+  force: false,
+  tags: [],
+  concurrency: 1,
+  mirrorRoot: path.join(work, `mirrors-${++counter}`),
+  cacheMirrors: false,
+});
 
 describe.each(stores)('%s store', (_, openStore) => {
   test("a first backup uploads the mirror's own pack when it holds exactly what the refs reach", async () => {
@@ -59,14 +44,7 @@ describe.each(stores)('%s store', (_, openStore) => {
       .readdirSync(path.join(dir, '.git', 'objects', 'pack'))
       .filter((f) => f.endsWith('.pack'));
     const source = resolveSource(dir, 'https://github.com');
-    const options: BackupOptions = {
-      auth: { serverUrl: 'https://github.com' },
-      force: false,
-      tags: [],
-      concurrency: 1,
-      mirrorRoot: path.join(work, `mirrors-${counter}`),
-      cacheMirrors: false,
-    };
+    const options = backupOptions();
     const [result] = await backupAll([{ source, store }], options);
     expect(result.status).toBe('created');
     const [snapshot] = await listSnapshots(store, 'git', source.name);
@@ -87,14 +65,7 @@ describe.each(stores)('%s store', (_, openStore) => {
     git(dir, 'init', '--quiet', '--initial-branch=main');
     commitFile(dir, 'README.md', '# chain\n');
     const source = resolveSource(dir, 'https://github.com');
-    const options: BackupOptions = {
-      auth: { serverUrl: 'https://github.com' },
-      force: false,
-      tags: [],
-      concurrency: 1,
-      mirrorRoot: path.join(work, `mirrors-${counter}`),
-      cacheMirrors: false,
-    };
+    const options = backupOptions();
     const expected = new Map<string, string>();
     const day = async (change: () => void) => {
       change();

@@ -7,11 +7,9 @@ import { resolveSource } from '../../src/git/source.js';
 import { pruneStore, type PruneOptions, type PruneResult } from '../../src/retention/prune.js';
 import { listSnapshots, readGitManifest } from '../../src/snapshot/catalog.js';
 import { BUNDLE_FORMAT_VERSION, type GitManifest, packPrefix } from '../../src/snapshot/manifest.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { S3Store } from '../../src/store/s3-store.js';
 import type { Store } from '../../src/store/store.js';
 import { commitFile, deterministicBytes, git, refsOf, tempDir } from '../support/fixtures.js';
-import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { bothStores } from '../support/stores.js';
 
 /** Uploads a pack as a backup does before its manifest (what the pack folder holds decides reuse). */
 async function uploadPack(store: Store, source: string, written: NewPack) {
@@ -22,37 +20,15 @@ async function uploadPack(store: Store, source: string, written: NewPack) {
 // and restored with restoreSnapshot, on both stores (a local folder and a real S3-protocol server on
 // 127.0.0.1). Packs are made "old" through pruneStore's `now`, never by sleeping.
 const DAY = 24 * 60 * 60 * 1000;
-let s3: S3Server;
 let work: string;
 let counter = 0;
+const stores = bothStores('packs');
 
-beforeAll(async () => {
-  s3 = await startS3Server({ buckets: ['packs'] });
+beforeAll(() => {
   work = tempDir();
 });
 
-afterAll(async () => {
-  await s3.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
-
-const stores: Array<[string, () => Store]> = [
-  ['local folder', () => new LocalStore(path.join(work, `store-${++counter}`))],
-  [
-    'S3',
-    () =>
-      new S3Store({
-        bucket: 'packs',
-        prefix: `run-${++counter}`,
-        location: `s3://packs/run-${counter}`,
-        region: s3.region,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        endpointInput: 'endpoint',
-      }),
-  ],
-];
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** A store that forwards everything to `store`, except what `overrides` replaces. */
 function delegating(store: Store, overrides: Partial<Store>): Store {

@@ -14,8 +14,9 @@ export async function scenarioFirstBackup(ctx: Context, config: Config): Promise
   out.push(
     'Every run starts from nothing: a fresh mirror (`git clone --mirror` of the source, a local path, so the ' +
       'clone hard-links the pack and costs almost nothing for every contender) and a fresh destination. ' +
-      'backup-action runs `backup --to <dest> --repo <source> --mirror-dir <fresh>` (clone, one full pack ' +
-      'written by `git pack-objects` beside the mirror, then the pack and its index uploaded); the hand ' +
+      'backup-action runs `backup --to <dest> --repo <source> --mirror-dir <fresh>` (clone, then the ' +
+      "mirror's own pack and its index uploaded as they are when the pack holds exactly what the refs reach, " +
+      'as here; otherwise one full pack written by `git pack-objects` beside the mirror first); the hand ' +
       'pipelines run ' +
       '`git clone --mirror`, `git bundle create --all` to a file, then copy the file; restic backs the mirror ' +
       'folder up into a new local repository (`restic init` not timed).\n',

@@ -18,7 +18,7 @@ import type { Store, StoredObject } from '../store/store.js';
 export const DEFAULT_ORPHAN_AGE = 24 * 60 * 60 * 1000;
 export const NEWEST_REASON = 'newest snapshot, always kept';
 export const REMOVE_REASON = 'no rule matched';
-const MANIFEST_READS = 16;
+const MANIFEST_READS = 64;
 /** Pack folders listed at a time. */
 const LISTINGS = 16;
 /** Where every repository's pack folder is: `packPrefix(source)` is `packs/git/<source>/`. */
@@ -188,6 +188,26 @@ async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]>
     if (!unit) units.set(unitKey, (unit = { kind, source, folders: new Map(), packs: [] }));
     return unit;
   };
+  // The pack folders are listed while the snapshots are (they are independent).
+  const packsFound = (async () => {
+    if (options.kind && options.kind !== 'git') return [];
+    // Named sources: their pack folders, 16 at a time. The whole store: one listing of `packs/git/`
+    // (which also finds the packs of a repository whose first backup never wrote its manifest).
+    const packListings: Array<{ prefix: string; source?: string }> = options.sources
+      ? [...new Set(options.sources)].map((source) => ({ prefix: packPrefix(source), source }))
+      : [{ prefix: PACKS_ROOT }];
+    return mapLimit(packListings, LISTINGS, async ({ prefix, source }) => {
+      const packs: Array<{ source: string; object: StoredObject }> = [];
+      for await (const object of store.list(prefix)) {
+        const parsed = parsePackKey(object.key);
+        // `source` also excludes a nested source's packs (`a/b/c` listed under `a/b/`): it has its own.
+        if (parsed && (source === undefined || parsed.source === source))
+          packs.push({ source: parsed.source, object });
+      }
+      return packs;
+    });
+  })();
+  packsFound.catch(() => {}); // awaited below; a failed snapshot listing must not leave it unhandled
   for (const { kind, prefix, source } of listings) {
     for await (const object of store.list(prefix)) {
       const parsed = parseSnapshotKey(object.key);
@@ -200,24 +220,7 @@ async function listUnits(store: Store, options: PruneOptions): Promise<Listed[]>
       if (parsed.name === MANIFEST_NAME) folder.manifest = object;
     }
   }
-  if (!options.kind || options.kind === 'git') {
-    // Named sources: their pack folders, 16 at a time. The whole store: one listing of `packs/git/`
-    // (which also finds the packs of a repository whose first backup never wrote its manifest).
-    const listings: Array<{ prefix: string; source?: string }> = options.sources
-      ? [...new Set(options.sources)].map((source) => ({ prefix: packPrefix(source), source }))
-      : [{ prefix: PACKS_ROOT }];
-    const found = await mapLimit(listings, LISTINGS, async ({ prefix, source }) => {
-      const packs: Array<{ source: string; object: StoredObject }> = [];
-      for await (const object of store.list(prefix)) {
-        const parsed = parsePackKey(object.key);
-        // `source` also excludes a nested source's packs (`a/b/c` listed under `a/b/`): it has its own.
-        if (parsed && (source === undefined || parsed.source === source))
-          packs.push({ source: parsed.source, object });
-      }
-      return packs;
-    });
-    for (const { source, object } of found.flat()) unitOf('git', source).packs.push(object);
-  }
+  for (const { source, object } of (await packsFound).flat()) unitOf('git', source).packs.push(object);
   return [...units.values()].sort((a, b) => compare(a.kind, b.kind) || compare(a.source, b.source));
 }
 

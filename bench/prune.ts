@@ -142,25 +142,10 @@ async function seed(store: Store, repos: number, snapshots: number): Promise<num
     const id = newSnapshotId(time);
     const folder = `git/${source}/${id}/`;
     await store.createExclusive(`${folder}repo.bundle`, PART);
-    const manifest: GitManifest = {
-      format: 'backup-action-snapshot',
-      formatVersion: BUNDLE_FORMAT_VERSION,
-      id,
-      kind: 'git',
-      source,
-      url: `https://${source}.git`,
-      createdAt: time.toISOString(),
-      tool: { name: 'backup-action', version: 'bench' },
-      tags: ['nightly'],
-      git: {
-        empty: false,
-        objectFormat: 'sha1',
-        head: 'refs/heads/main',
-        refs: { 'refs/heads/main': '0'.repeat(40) },
-      },
-      parts: [{ name: 'repo.bundle', type: 'git-bundle', size: PART.length, sha256: '0'.repeat(64) }],
-      size: PART.length,
-    };
+    const parts: Part[] = [
+      { name: 'repo.bundle', type: 'git-bundle', size: PART.length, sha256: '0'.repeat(64) },
+    ];
+    const manifest = benchManifest(source, id, time, BUNDLE_FORMAT_VERSION, parts);
     await store.createExclusive(`${folder}manifest.json`, Buffer.from(JSON.stringify(manifest)));
   });
   return 2 * snapshots;
@@ -196,26 +181,7 @@ async function seedPacks(store: Store, repos: number, snapshots: number): Promis
   });
   await mapLimit(planned, 64, async ({ source, time, parts }) => {
     const id = newSnapshotId(time);
-    const manifest: GitManifest = {
-      format: 'backup-action-snapshot',
-      formatVersion: PACKS_FORMAT_VERSION,
-      id,
-      kind: 'git',
-      source,
-      url: `https://${source}.git`,
-      createdAt: time.toISOString(),
-      tool: { name: 'backup-action', version: 'bench' },
-      tags: ['nightly'],
-      git: {
-        empty: false,
-        objectFormat: 'sha1',
-        head: 'refs/heads/main',
-        refs: { 'refs/heads/main': '0'.repeat(40) },
-        droppedBytes: 0,
-      },
-      parts,
-      size: parts.reduce((sum, part) => sum + part.size, 0),
-    };
+    const manifest = benchManifest(source, id, time, PACKS_FORMAT_VERSION, parts);
     await store.createExclusive(`git/${source}/${id}/manifest.json`, Buffer.from(JSON.stringify(manifest)));
   });
   return 3 * snapshots;
@@ -251,4 +217,34 @@ function print(r: PruneBenchResult): void {
     ].join('\n'),
   );
   console.log(JSON.stringify(r));
+}
+
+/** A manifest as a backup writes it, of one of the seeded repositories (format 2 adds droppedBytes). */
+function benchManifest(
+  source: string,
+  id: string,
+  time: Date,
+  formatVersion: number,
+  parts: Part[],
+): GitManifest {
+  return {
+    format: 'backup-action-snapshot',
+    formatVersion,
+    id,
+    kind: 'git',
+    source,
+    url: `https://${source}.git`,
+    createdAt: time.toISOString(),
+    tool: { name: 'backup-action', version: 'bench' },
+    tags: ['nightly'],
+    git: {
+      empty: false,
+      objectFormat: 'sha1',
+      head: 'refs/heads/main',
+      refs: { 'refs/heads/main': '0'.repeat(40) },
+      ...(formatVersion >= PACKS_FORMAT_VERSION ? { droppedBytes: 0 } : {}),
+    },
+    parts,
+    size: parts.reduce((sum, part) => sum + part.size, 0),
+  };
 }

@@ -10,7 +10,7 @@ import type { Run } from '../tools/common.js';
 import { Ours } from '../tools/ours.js';
 import { Restic } from '../tools/restic.js';
 import { backupOnce, label, oursContenders, push, rotate, sourceFor } from './common.js';
-import { ratio } from './tables.js';
+import { ratio, stepsText } from './tables.js';
 
 export const title = 'Verify (read-data) and restore';
 
@@ -112,11 +112,7 @@ export async function scenarioVerifyRestore(ctx: Context, config: Config): Promi
   const body: Cell[][] = rows.map(({ operation, isVerify, contender, runs }) => {
     const med = median(runs.map((r) => r.seconds));
     const isOurs = contender instanceof Ours;
-    const stepNames = [...new Set(runs.flatMap((r) => Object.keys(r.steps)))];
-    const steps =
-      stepNames.length > 1
-        ? stepNames.map((name) => `${name} ${s(median(runs.map((r) => r.steps[name])))}`).join(' + ')
-        : '';
+    const steps = stepsText(runs);
     return [
       operation,
       contender.shortName,

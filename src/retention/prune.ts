@@ -8,6 +8,7 @@ import {
   MANIFEST_NAME,
   PACK_NAME,
   packPrefix,
+  PACKS_ROOT,
   SNAPSHOT_KINDS,
   type SnapshotKind,
   sourcePrefix,
@@ -21,8 +22,6 @@ export const REMOVE_REASON = 'no rule matched';
 const MANIFEST_READS = 64;
 /** Pack folders listed at a time. */
 const LISTINGS = 16;
-/** Where every repository's pack folder is: `packPrefix(source)` is `packs/git/<source>/`. */
-const PACKS_ROOT = packPrefix('').slice(0, -1);
 /** What backup and snapshot write into a snapshot folder (and the local store's temporary files). A
  * folder holding anything else is not ours to collect. */
 const OWN_OBJECT =

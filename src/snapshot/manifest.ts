@@ -102,9 +102,12 @@ export interface FilesManifest extends ManifestBase {
 
 export type Manifest = GitManifest | FilesManifest;
 
+/** Where every repository's packs are stored: one folder per repository below it. */
+export const PACKS_ROOT = 'packs/git/';
+
 /** Where a repository's packs are stored, shared by its snapshots: `packs/git/<source>/`. */
 export function packPrefix(source: string): string {
-  return `packs/git/${source}/`;
+  return `${PACKS_ROOT}${source}/`;
 }
 
 export function isPackPart(part: Pick<Part, 'type'>): boolean {

@@ -40,3 +40,17 @@ export function bothStores(bucket: string): Array<[string, () => Store]> {
     ],
   ];
 }
+
+/** A store that forwards everything to `store`, except what `overrides` replaces. */
+export function delegating(store: Store, overrides: Partial<Store>): Store {
+  return {
+    location: store.location,
+    check: () => store.check(),
+    upload: (key, body) => store.upload(key, body),
+    createExclusive: (key, body) => store.createExclusive(key, body),
+    download: (key) => store.download(key),
+    list: (prefix) => store.list(prefix),
+    delete: (keys) => store.delete(keys),
+    ...overrides,
+  };
+}

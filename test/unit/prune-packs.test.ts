@@ -9,7 +9,7 @@ import { listSnapshots, readGitManifest } from '../../src/snapshot/catalog.js';
 import { BUNDLE_FORMAT_VERSION, type GitManifest, packPrefix } from '../../src/snapshot/manifest.js';
 import type { Store } from '../../src/store/store.js';
 import { commitFile, deterministicBytes, git, refsOf, tempDir } from '../support/fixtures.js';
-import { bothStores } from '../support/stores.js';
+import { bothStores, delegating } from '../support/stores.js';
 
 /** Uploads a pack as a backup does before its manifest (what the pack folder holds decides reuse). */
 async function uploadPack(store: Store, source: string, written: NewPack) {
@@ -29,20 +29,6 @@ beforeAll(() => {
 });
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-/** A store that forwards everything to `store`, except what `overrides` replaces. */
-function delegating(store: Store, overrides: Partial<Store>): Store {
-  return {
-    location: store.location,
-    check: () => store.check(),
-    upload: (key, body) => store.upload(key, body),
-    createExclusive: (key, body) => store.createExclusive(key, body),
-    download: (key) => store.download(key),
-    list: (prefix) => store.list(prefix),
-    delete: (keys) => store.delete(keys),
-    ...overrides,
-  };
-}
 
 /** A small repository on `main`, named uniquely (its source is `local/<name>`). */
 function newRepository(): { dir: string; source: string } {

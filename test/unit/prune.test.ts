@@ -8,6 +8,7 @@ import { LocalStore } from '../../src/store/local-store.js';
 import { S3Store } from '../../src/store/s3-store.js';
 import type { Store } from '../../src/store/store.js';
 import { tempDir } from '../support/fixtures.js';
+import { delegating } from '../support/stores.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 
 // Snapshots are written straight through the Store (parts, then the manifest), with chosen ids, on
@@ -113,20 +114,6 @@ async function objectsOf(store: Store): Promise<Map<string, number>> {
 }
 
 const keysOf = async (store: Store) => [...(await objectsOf(store)).keys()].sort();
-
-/** A store that forwards everything to `store`, except what `overrides` replaces. */
-function delegating(store: Store, overrides: Partial<Store>): Store {
-  return {
-    location: store.location,
-    check: () => store.check(),
-    upload: (key, body) => store.upload(key, body),
-    createExclusive: (key, body) => store.createExclusive(key, body),
-    download: (key) => store.download(key),
-    list: (prefix) => store.list(prefix),
-    delete: (keys) => store.delete(keys),
-    ...overrides,
-  };
-}
 
 const API = 'github.com/acme/api';
 const WEB = 'github.com/acme/web';

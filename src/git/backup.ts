@@ -201,11 +201,7 @@ async function uploadPacks(
   encryptTo?: EncryptTo,
 ): Promise<{ parts: Part[]; dropped: number }> {
   const stored = await StoredPacks.list(store, source.name);
-  let { base, fresh } = packBase(previous, encryptTo);
-  if (base && !base.parts.every((part) => stored.soundSize(part.name) === part.size)) {
-    base = undefined;
-    fresh = "the previous snapshot's packs are not all in the store, or verify found one damaged";
-  }
+  const { base, fresh } = packBase(previous, stored, encryptTo);
   if (fresh) log.info(`${source.spec}: one full pack (${fresh})`);
   const oldTips = base ? await presentObjects(mirror, Object.values(base.refs)) : [];
   // Beside the mirror, not in it: git must never see these as the mirror's own packs.

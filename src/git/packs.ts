@@ -28,10 +28,12 @@ export interface PackBase {
 
 /**
  * The snapshot a new one can build on, or why it starts a fresh pack set (a full pack): no earlier
- * snapshot, a version 1 one (a bundle), too many packs, or too much history no ref reaches any more.
+ * snapshot, a version 1 one (a bundle), other encryption, too many packs, too much history no ref
+ * reaches any more, or packs of it missing from the store (`stored`) or noted as damaged.
  */
 export function packBase(
   previous: GitManifest | undefined,
+  stored: StoredPacks,
   encryptTo?: EncryptTo,
 ): { base?: PackBase; fresh?: string } {
   if (!previous) return { fresh: 'first snapshot' };
@@ -50,6 +52,9 @@ export function packBase(
   const dropped = previous.git.droppedBytes ?? 0;
   if (dropped > bytes * MAX_DROPPED_SHARE) {
     return { fresh: `${Math.round((dropped / bytes) * 100)}% of the pack set is history no ref reaches` };
+  }
+  if (!parts.every((part) => stored.soundSize(part.name) === part.size)) {
+    return { fresh: "the previous snapshot's packs are not all in the store, or verify found one damaged" };
   }
   return { base: { parts, refs: previous.git.refs, droppedBytes: dropped } };
 }

@@ -1,8 +1,13 @@
 import Bottleneck from 'bottleneck';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ApiOptions } from '../../src/github/client.js';
 import { fetchMetadata, type MetadataCursor, type MetadataKind } from '../../src/github/metadata.js';
+import { writeMetadataFolder } from '../../src/github/threads.js';
 import { RecordState, type SnapshotRecord } from '../../src/snapshot/records.js';
 import { captureStdout } from '../support/helpers.js';
 import { type FakeRepo, type MetadataApi, startMetadataApi } from '../support/metadata-api.js';
@@ -401,4 +406,60 @@ test('a 5xx answer is tried again and counted; one that persists names the reque
   await expect(backup(source, { kinds: ['pulls'] })).rejects.toThrow(
     /Backing up the pulls of octo-org\/meta-\d+ failed: GET \/repos\/octo-org\/meta-\d+\/pulls\/comments\?.* answered 502 "Server Error", also after 1 retries/,
   );
+});
+
+test('restore into a folder: readable threads, JSON, release assets; a hostile name stays inside', async () => {
+  const source = newRepo();
+  seed(source.repo);
+  const { records, blobs } = await backup(source);
+  const state = replay(records);
+  const parent = await mkdtemp(join(tmpdir(), 'metadata-folder-'));
+  const folder = join(parent, 'out');
+  try {
+    const written = await writeMetadataFolder(folder, state, blobs.read, source.full);
+    const read = (path: string) => readFile(join(folder, path), 'utf8');
+    expect(written.files).toBe(2 + 12 * 2 + 3 * 2 + 2 + 3 + 1);
+
+    const issue4 = await read('issues/4.md');
+    expect(issue4).toContain('# Issue #4: Issue 4');
+    expect(issue4).toContain('Labels: bug, docs');
+    expect(issue4).toContain('First comment on 4');
+    expect(issue4).toContain('Second comment on 4');
+    expect(JSON.parse(await read('issues/4.json'))).toMatchObject({ number: 4, comments: [{}, {}] });
+    const pull = await read('pulls/13.md');
+    expect(pull).toMatch(/\*\*merged\*\*/);
+    expect(pull).toContain('@hubot requested changes');
+    expect(pull).toContain('Off by one here');
+    expect(JSON.parse(await read('pulls/13.json'))).toMatchObject({
+      reviews: [{}, {}],
+      review_comments: [{}],
+    });
+    expect(await readFile(join(folder, 'releases/v1.0/notes.txt'))).toEqual(Buffer.from('release notes\n'));
+    const index = await read('index.md');
+    expect(index).toContain('[#4 Issue 4](issues/4.md)');
+    expect(index).toContain('[#13 Add a feature](pulls/13.md)');
+    expect(JSON.parse(await read('labels.json'))).toHaveLength(2);
+
+    // Names GitHub would not give, in a snapshot someone could have tampered with.
+    const hostile = replay(structuredClone(records));
+    const releases = hostile.set('releases');
+    releases[0].tag_name = '../../escape';
+    releases[0].assets[0].name = '../../../evil.sh';
+    hostile.add({ type: 'releases', key: '', data: releases });
+    const again = join(parent, 'again');
+    await writeMetadataFolder(again, hostile, blobs.read, source.full);
+    expect((await readdir(parent)).sort()).toEqual(['again', 'out']);
+    const dirs = await readdir(join(again, 'releases'));
+    expect(dirs).toContain('.._.._escape');
+    expect(existsSync(join(again, 'releases', '.._.._escape', '.._.._.._evil.sh'))).toBe(true);
+
+    // The same state, the same files.
+    const twice = join(parent, 'twice');
+    await writeMetadataFolder(twice, state, blobs.read, source.full);
+    expect(await readFile(join(twice, 'index.md'), 'utf8')).toBe(index);
+    expect(await readFile(join(twice, 'pulls/13.md'), 'utf8')).toBe(pull);
+    await rm(twice, { recursive: true });
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ApiOptions } from '../../src/github/client.js';
 import { fetchMetadata, type MetadataCursor, type MetadataKind } from '../../src/github/metadata.js';
+import { restoreMetadata } from '../../src/github/metadata-restore.js';
 import { writeMetadataFolder } from '../../src/github/threads.js';
 import { RecordState, type SnapshotRecord } from '../../src/snapshot/records.js';
 import { captureStdout } from '../support/helpers.js';
@@ -406,6 +407,116 @@ test('a 5xx answer is tried again and counted; one that persists names the reque
   await expect(backup(source, { kinds: ['pulls'] })).rejects.toThrow(
     /Backing up the pulls of octo-org\/meta-\d+ failed: GET \/repos\/octo-org\/meta-\d+\/pulls\/comments\?.* answered 502 "Server Error", also after 1 retries/,
   );
+});
+
+/** A restored body without its header line and marker: the original text. */
+const original = (body: string | null) =>
+  (body ?? '').replace(/^_[^\n]*_\n\n/, '').replace(/\n\n<!-- backup-action:[^>]* -->$/, '');
+
+test('restore into an empty repository gives the same threads, labels, milestones and releases; twice creates nothing', async () => {
+  const source = newRepo();
+  seed(source.repo);
+  const { records, blobs } = await backup(source);
+  const state = replay(records);
+  const target = newRepo();
+  const restore = () =>
+    restoreMetadata({
+      owner: target.owner,
+      repo: target.name,
+      token: FULL,
+      apiUrl: api.url,
+      api: fast(),
+      state,
+      source: source.full,
+      readBlob: blobs.read,
+    });
+
+  const first = await restore();
+  expect(first.created).toEqual({
+    labels: 2,
+    milestones: 2,
+    releases: 2,
+    assets: 3,
+    issues: 12,
+    pulls: 3,
+    comments: 10,
+    reviews: 3,
+    'review-comments': 1,
+  });
+
+  const t = target.repo;
+  expect(t.labels.map((l) => [l.name, l.color, l.description])).toEqual(
+    source.repo.labels.map((l) => [l.name, l.color, l.description]),
+  );
+  const milestone = (m: {
+    title: string;
+    state: string;
+    description: string | null;
+    due_on: string | null;
+  }) => [m.title, m.state, m.description ?? '', m.due_on];
+  expect(t.milestones.map(milestone).sort()).toEqual(source.repo.milestones.map(milestone).sort());
+  for (const release of source.repo.releases) {
+    const restored = t.releases.find((r) => r.tag_name === release.tag_name)!;
+    expect(restored).toMatchObject({
+      name: release.name,
+      body: release.body,
+      prerelease: release.prerelease,
+    });
+    expect(restored.assets.map((a) => [a.name, a.content_type, a.bytes])).toEqual(
+      release.assets.map((a) => [a.name, a.content_type, a.bytes]),
+    );
+  }
+
+  // Issues keep their order, so here their numbers too.
+  for (const issue of source.repo.issues.filter((i) => !i.pull_request)) {
+    const restored = t.issues.find((i) =>
+      i.body?.includes(`<!-- backup-action:${source.full}#${issue.number} -->`),
+    )!;
+    expect(restored.number).toBe(issue.number);
+    expect(restored.title).toBe(issue.title);
+    expect(restored.body!.split('\n')[0]).toMatch(
+      new RegExp(
+        `^_Originally \\[#${issue.number}\\]\\(.*\\) by \\[@${issue.user.login}\\]\\(.*\\) on \\d{4}-\\d\\d-\\d\\d — restored by backup-action from ${source.full}\\._$`,
+      ),
+    );
+    expect(original(restored.body)).toBe(issue.body ?? '');
+    expect([restored.state, restored.state_reason]).toEqual([
+      issue.state,
+      issue.state === 'closed' ? issue.state_reason : null,
+    ]);
+    expect(restored.labels.map((l) => l.name)).toEqual(issue.labels.map((l) => l.name));
+    expect(restored.milestone?.title).toBe(issue.milestone?.title);
+    const comments = (n: number, repo: FakeRepo) =>
+      repo.comments.filter((c) => numberAtEnd(c.issue_url) === n).map((c) => c.body);
+    expect(comments(restored.number, t).map(original)).toEqual(comments(issue.number, source.repo));
+  }
+
+  const merged = t.issues.find((i) => i.title === '[PR #13] Add a feature')!;
+  expect(merged).toMatchObject({ state: 'closed', state_reason: 'completed' });
+  expect(merged.body).toContain('→ main, merged');
+  expect(original(merged.body).split('\n\n').slice(-1)[0]).toBe('It adds a feature.');
+  const thread = t.comments.filter((c) => c.issue_url.endsWith(`/${merged.number}`)).map((c) => c.body);
+  expect(thread.map((b) => b.split('\n')[0])).toEqual([
+    expect.stringMatching(/^_\[Comment\]/),
+    expect.stringMatching(/^_\[Review\].*\*\*requested changes\*\*/),
+    expect.stringMatching(/^_\[Review comment\]\(.*\) on `src\/a.ts` line 3/),
+    expect.stringMatching(/^_\[Review\].*\*\*approved\*\*/),
+  ]);
+  expect(thread.map((b) => original(b).split('\n\n').slice(-1)[0])).toEqual([
+    'Looks useful',
+    'Please add tests',
+    'Off by one here',
+    'Good now',
+  ]);
+  expect(t.issues.find((i) => i.title === '[PR #15] Abandoned')).toMatchObject({
+    state: 'closed',
+    state_reason: 'not_planned',
+  });
+
+  const second = await restore();
+  expect(second.created).toEqual({});
+  expect(second.updated).toEqual({});
+  expect(second.unchanged).toMatchObject({ issues: 12, pulls: 3, comments: 10, reviews: 3, assets: 3 });
 });
 
 test('restore into a folder: readable threads, JSON, release assets; a hostile name stays inside', async () => {
